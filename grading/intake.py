@@ -1,0 +1,195 @@
+"""Photo intake: uploaded bytes to a model-ready RGB array.
+
+Everything a camera, a phone or a hostile client can send goes through `load_photo`. It sniffs the
+format from the content (never the file name), refuses oversize bytes and decompression bombs before
+decoding, applies the EXIF orientation, converts every colour mode to 8-bit RGB, and resizes the short
+side then centre-crops to the model's input. Large JPEGs are decoded straight to near model size with
+the decoder's DCT scaling, which is several times faster than a full decode.
+
+Training reads photos through this same function, so what a model saw in training is what it sees in
+service.
+"""
+
+from __future__ import annotations
+
+import io
+import warnings
+from dataclasses import dataclass
+from enum import StrEnum
+
+import numpy as np
+from PIL import Image, ImageOps
+
+from grading.photo_format import PhotoFormat, sniff_format
+
+Image.MAX_IMAGE_PIXELS = None  # our own cap below replaces Pillow's global one, checked before decoding
+
+
+class IntakeFailure(StrEnum):
+    """Why a photo was refused; machine-readable, stable across versions."""
+
+    EMPTY = "empty"
+    TOO_MANY_BYTES = "too_many_bytes"
+    UNSUPPORTED_FORMAT = "unsupported_format"
+    TOO_MANY_PIXELS = "too_many_pixels"
+    TOO_SMALL = "too_small"
+    CORRUPT = "corrupt"
+
+
+class IntakeError(ValueError):
+    """A photo that cannot be graded. `message` is written for the person holding the camera."""
+
+    def __init__(self, failure: IntakeFailure, message: str) -> None:
+        super().__init__(message)
+        self.failure = failure
+        self.message = message
+
+
+@dataclass(frozen=True)
+class IntakeLimits:
+    """Caps applied to every photo before it is decoded."""
+
+    max_bytes: int = 25 * 1024 * 1024
+    max_pixels: int = 50_000_000
+    min_side: int = 32
+
+
+@dataclass(frozen=True)
+class Preprocessing:
+    """Geometry of the model input: resize the short side, then centre-crop a square."""
+
+    resize_short_side: int = 256
+    crop_size: int = 224
+
+
+@dataclass(frozen=True)
+class Photo:
+    """A decoded photo ready for the model.
+
+    Attributes:
+        pixels: uint8 array of shape (crop, crop, 3), RGB.
+        source_format: the format sniffed from the content.
+        source_size: (width, height) after EXIF orientation, in original pixels.
+        crop_box: (left, top, right, bottom) of the model input in original, oriented pixel coordinates;
+            maps defect locations back onto the uploaded photo.
+    """
+
+    pixels: np.ndarray
+    source_format: PhotoFormat
+    source_size: tuple[int, int]
+    crop_box: tuple[float, float, float, float]
+
+
+def load_photo(
+    data: bytes, limits: IntakeLimits = IntakeLimits(), preprocessing: Preprocessing = Preprocessing()
+) -> Photo:
+    """Decode uploaded bytes into a model-ready photo, or raise `IntakeError` saying what to fix."""
+    _check_byte_count(data, limits)
+    photo_format = sniff_format(data)
+    if photo_format is None:
+        raise IntakeError(
+            IntakeFailure.UNSUPPORTED_FORMAT,
+            "This file is not a JPEG, PNG, WebP or HEIC photo. Take the photo again or export it as JPEG.",
+        )
+    try:
+        image, draft_scale = _decode(data, photo_format, limits, preprocessing)
+    except IntakeError:
+        raise
+    except Exception as error:  # Pillow and codec plugins raise many types on hostile input
+        raise IntakeError(
+            IntakeFailure.CORRUPT,
+            f"The {photo_format.value.upper()} file is damaged or incomplete ({type(error).__name__}). "
+            "Upload it again or take a new photo.",
+        ) from error
+    return _to_model_input(image, draft_scale, photo_format, preprocessing)
+
+
+def _check_byte_count(data: bytes, limits: IntakeLimits) -> None:
+    if len(data) == 0:
+        raise IntakeError(IntakeFailure.EMPTY, "The photo is empty (0 bytes). Upload it again.")
+    if len(data) > limits.max_bytes:
+        raise IntakeError(
+            IntakeFailure.TOO_MANY_BYTES,
+            f"The photo is {len(data) / 1e6:.1f} MB; the limit is {limits.max_bytes / 1e6:.1f} MB. "
+            "Send a smaller photo or lower the camera's quality setting.",
+        )
+
+
+def _decode(
+    data: bytes, photo_format: PhotoFormat, limits: IntakeLimits, preprocessing: Preprocessing
+) -> tuple[Image.Image, float]:
+    """Open, check size from the header, decode (DCT-scaled for JPEG), orient, convert to RGB.
+
+    Returns the RGB image and the factor from decoded to original pixels (1 unless the JPEG was DCT-scaled).
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        image = Image.open(io.BytesIO(data), formats=[photo_format.pillow_name])
+        _check_pixel_count(image, limits)
+        if photo_format is PhotoFormat.JPEG:
+            side = preprocessing.resize_short_side
+            image.draft("RGB", (side, side))  # decoder scales by 1/2, 1/4 or 1/8 while keeping both sides >= side
+        header_width = image.size[0]
+        image.load()
+        draft_scale = header_width / image.size[0]
+        image = ImageOps.exif_transpose(image)
+        return to_rgb(image), draft_scale
+
+
+def _check_pixel_count(image: Image.Image, limits: IntakeLimits) -> None:
+    width, height = image.size
+    if width * height > limits.max_pixels:
+        raise IntakeError(
+            IntakeFailure.TOO_MANY_PIXELS,
+            f"The photo is {width}x{height} pixels ({width * height / 1e6:.0f} MP); the limit is "
+            f"{limits.max_pixels / 1e6:.0f} MP. Resize it or use the camera's standard resolution.",
+        )
+    if min(width, height) < limits.min_side:
+        raise IntakeError(
+            IntakeFailure.TOO_SMALL,
+            f"The photo is only {width}x{height} pixels; each side needs at least {limits.min_side}. "
+            "Take the photo again closer to the item.",
+        )
+
+
+def to_rgb(image: Image.Image) -> Image.Image:
+    """Convert any Pillow mode to 8-bit RGB; transparency is flattened onto white like a product photo."""
+    if image.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F"):
+        return _high_bit_depth_to_rgb(image)
+    if image.mode == "P" or image.mode == "PA":
+        image = image.convert("RGBA")
+    if image.mode in ("RGBA", "LA", "La", "RGBa"):
+        rgba = image.convert("RGBA")
+        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        return Image.alpha_composite(background, rgba).convert("RGB")
+    if image.mode != "RGB":
+        return image.convert("RGB")  # L, 1, CMYK (Pillow undoes Adobe's inverted CMYK), YCbCr, LAB
+    return image
+
+
+def _high_bit_depth_to_rgb(image: Image.Image) -> Image.Image:
+    """Scale 16-bit or 32-bit single-channel data to 8 bits (Pillow's own convert would clip at 255)."""
+    values = np.asarray(image, dtype=np.float64)
+    full_scale = 1.0 if image.mode == "F" else 65535.0
+    if image.mode in ("I", "F") and values.max(initial=0.0) > full_scale:
+        full_scale = float(values.max())
+    grey = np.clip(np.rint(values / full_scale * 255.0), 0, 255).astype(np.uint8)
+    return Image.fromarray(grey).convert("RGB")
+
+
+def _to_model_input(
+    image: Image.Image, draft_scale: float, photo_format: PhotoFormat, preprocessing: Preprocessing
+) -> Photo:
+    """Resize the short side (bicubic) and centre-crop; remember where the crop lies in the original."""
+    decoded_width, decoded_height = image.size
+    source_size = (round(decoded_width * draft_scale), round(decoded_height * draft_scale))
+    scale = preprocessing.resize_short_side / min(decoded_width, decoded_height)
+    resized_size = (max(1, round(decoded_width * scale)), max(1, round(decoded_height * scale)))
+    resized = image.resize(resized_size, Image.Resampling.BICUBIC)
+    crop = preprocessing.crop_size
+    left = (resized_size[0] - crop) // 2
+    top = (resized_size[1] - crop) // 2
+    pixels = np.array(resized.crop((left, top, left + crop, top + crop)), dtype=np.uint8)
+    to_source = source_size[0] / resized_size[0]
+    crop_box = (left * to_source, top * to_source, (left + crop) * to_source, (top + crop) * to_source)
+    return Photo(pixels=pixels, source_format=photo_format, source_size=source_size, crop_box=crop_box)
