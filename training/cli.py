@@ -1,0 +1,41 @@
+"""The `secondlook` command line: `secondlook data import|validate|stats|split|composite`, `secondlook photos check`.
+
+Each command lives in its own module under `training.commands` and registers itself with `add_command`,
+setting `handler` (a function from the parsed arguments to an exit code) as a parser default.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+COMMAND_GROUPS: dict[str, tuple[str, ...]] = {
+    "data": (),
+    "photos": ("training.commands.photos_check",),
+}
+GROUP_HELP = {
+    "data": "import, validate, split, describe and composite labeled photo datasets",
+    "photos": "check photos through the same intake the service uses",
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="secondlook", description=__doc__.splitlines()[0])
+    groups = parser.add_subparsers(dest="group", required=True, metavar="{" + ",".join(COMMAND_GROUPS) + "}")
+    for group, modules in COMMAND_GROUPS.items():
+        group_parser = groups.add_parser(group, help=GROUP_HELP[group], description=GROUP_HELP[group])
+        commands = group_parser.add_subparsers(dest="command", required=True)
+        for module in modules:
+            importlib.import_module(module).add_command(commands)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return args.handler(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""One module per CLI command; each exposes `add_command(subparsers)` and is listed in `training.cli`."""
