@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import struct
 import zlib
@@ -221,10 +222,8 @@ def test_mutated_files_never_raise_anything_but_intake_errors(fmt: str) -> None:
         mutated = bytearray(original)
         for position in rng.integers(0, len(mutated), size=rng.integers(1, 8)):
             mutated[position] = int(rng.integers(0, 256))
-        try:
+        with contextlib.suppress(IntakeError):
             load_photo(bytes(mutated))
-        except IntakeError:
-            pass
 
 
 def test_dct_scaled_decode_matches_a_full_decode_within_tolerance() -> None:

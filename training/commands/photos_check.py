@@ -34,7 +34,7 @@ def add_command(subparsers: argparse._SubParsersAction) -> None:
         help="run photos through intake and the ImageNet backbone",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog="example:\n  secondlook photos check shirt_front.jpg shirt_back.png\n  secondlook photos check --samples",
+        epilog="examples:\n  secondlook photos check front.jpg back.png\n  secondlook photos check --samples",
     )
     parser.add_argument("paths", nargs="*", type=Path, help="photo files (JPEG, PNG, WebP, HEIC)")
     parser.add_argument("--samples", action="store_true", help="use sample photos shipped inside scikit-image")
