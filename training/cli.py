@@ -12,7 +12,7 @@ import sys
 from collections.abc import Sequence
 
 COMMAND_GROUPS: dict[str, tuple[str, ...]] = {
-    "data": (),
+    "data": ("training.commands.data_import",),
     "photos": ("training.commands.photos_check",),
 }
 GROUP_HELP = {
