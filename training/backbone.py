@@ -29,6 +29,8 @@ EMBEDDING_DIM = 1280
 MEAN = (0.5, 0.5, 0.5)
 STD = (0.5, 0.5, 0.5)
 HEAD_KEYS = ("conv_head.", "bn2.", "classifier.")
+_MEAN = torch.tensor(MEAN, dtype=torch.float32).view(1, 3, 1, 1)
+_STD = torch.tensor(STD, dtype=torch.float32).view(1, 3, 1, 1)
 
 
 class BackboneVariant(StrEnum):
@@ -128,6 +130,4 @@ def _load_for_variant(model: nn.Module, variant: BackboneVariant, state: dict[st
 
 def normalise(pixels: torch.Tensor) -> torch.Tensor:
     """uint8 NHWC (as `grading.intake` produces) to float NCHW, scaled to [0, 1] and normalised."""
-    mean = torch.tensor(MEAN, dtype=torch.float32).view(1, 3, 1, 1)
-    std = torch.tensor(STD, dtype=torch.float32).view(1, 3, 1, 1)
-    return (pixels.permute(0, 3, 1, 2).float() / 255.0 - mean) / std
+    return (pixels.permute(0, 3, 1, 2).float() / 255.0 - _MEAN) / _STD

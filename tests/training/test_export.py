@@ -1,0 +1,83 @@
+"""Export: one ONNX graph with preprocessing inside, named outputs, parity with torch, hash-checked bundle."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from grading.bundle import BundleError, read_metadata
+from grading.inference import load_model
+from grading.network_outputs import OUTPUT_NAMES
+from tests.fixtures.tiny_network import sample_photos, tiny_metadata, tiny_network
+from training.export import PARITY_TOLERANCE, ExportParityError, check_parity, export_bundle
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, np.ndarray]:
+    photos = sample_photos()
+    folder = tmp_path_factory.mktemp("bundle")
+    export_bundle(tiny_network(photos), tiny_metadata(), folder, photos)
+    return folder, photos
+
+
+def test_bundle_records_parity_and_hashes(exported: tuple[Path, np.ndarray]) -> None:
+    folder, _ = exported
+    metadata = read_metadata(folder)
+    assert set(metadata.parity) == set(OUTPUT_NAMES)
+    assert max(metadata.parity.values()) <= PARITY_TOLERANCE
+    assert set(metadata.files) == {"model.onnx"}
+
+
+def test_onnx_graph_takes_uint8_photos_and_names_every_output(exported: tuple[Path, np.ndarray]) -> None:
+    folder, photos = exported
+    model = load_model(folder)
+    assert [i.name for i in model.session.get_inputs()] == ["photos"]
+    assert [o.name for o in model.session.get_outputs()] == list(OUTPUT_NAMES)
+    outputs = model.run(photos[:3])
+    assert outputs.defect_probs.shape[:2] == (3, 13)
+    np.testing.assert_allclose(outputs.grade_probs.sum(axis=1), 1.0, atol=1e-5)
+    np.testing.assert_allclose(outputs.category_probs.sum(axis=1), 1.0, atol=1e-5)
+
+
+def test_photos_in_the_memory_bank_score_lower_than_unseen_ones(exported: tuple[Path, np.ndarray]) -> None:
+    folder, photos = exported
+    flipped = np.ascontiguousarray(photos[:, ::-1, :, :])  # upside-down photos were never in the bank
+    model = load_model(folder)
+    assert model.run(photos).anomaly_score.mean() < model.run(flipped).anomaly_score.mean()
+
+
+def test_parity_check_fails_loudly_when_the_graph_differs(exported: tuple[Path, np.ndarray]) -> None:
+    folder, photos = exported
+    network = tiny_network(photos)
+    network.temperatures[0] = 0.1  # torch side now computes different category probabilities
+    with pytest.raises(ExportParityError, match="category_probs"):
+        check_parity(network, folder, photos, read_metadata(folder))
+
+
+def test_an_altered_model_file_is_refused(exported: tuple[Path, np.ndarray], tmp_path: Path) -> None:
+    folder, _ = exported
+    copy = tmp_path / "bundle"
+    copy.mkdir()
+    for path in folder.iterdir():
+        copy.joinpath(path.name).write_bytes(path.read_bytes())
+    with copy.joinpath("model.onnx").open("ab") as model_file:
+        model_file.write(b"\0")
+    with pytest.raises(BundleError, match="altered"):
+        load_model(copy)
+
+
+def test_a_bundle_without_metadata_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(BundleError, match=r"bundle\.json is missing"):
+        read_metadata(tmp_path)
+
+
+def test_bundle_json_is_plain_readable_json(exported: tuple[Path, np.ndarray]) -> None:
+    folder, _ = exported
+    document = json.loads((folder / "bundle.json").read_text())
+    assert document["labels"]["categories"] == ["cat-like", "cup-like", "rocket-like"]
+    assert document["input"]["dtype"] == "uint8"

@@ -1,0 +1,123 @@
+"""Export the grading network to one ONNX graph with pre- and post-processing inside, and verify it.
+
+The graph takes uint8 NHWC photos straight from `grading.intake` and returns the named, calibrated
+`NetworkOutputs`. `export_bundle` checks the graph with `onnx.checker`, then runs the same real photos
+through torch and ONNX Runtime and refuses to write the bundle unless every output agrees within
+`PARITY_TOLERANCE` and every decision (category, grade, anomalous, counterfeit) is identical.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import onnx
+import torch
+from torch import nn
+
+from grading.bundle import MODEL_FILE, BundleMetadata, write_metadata
+from grading.inference import load_model
+from grading.network_outputs import INPUT_NAME, OUTPUT_NAMES, NetworkOutputs
+from training.backbone import normalise
+from training.network import BackboneTaps, GradingHeads, corn_probabilities
+from training.patch_memory import MemoryBank, anomaly_score
+
+PARITY_TOLERANCE = 1e-3
+OPSET = 17
+TEMPERATURE_NAMES = ("category", "defects", "grade", "counterfeit")
+
+
+class ExportParityError(RuntimeError):
+    """ONNX Runtime disagrees with torch on the exported graph; the bundle was not written."""
+
+
+class GradingNetwork(nn.Module):
+    """Photos in, calibrated `NetworkOutputs` out: the whole flow of one pass, as exported."""
+
+    def __init__(
+        self,
+        backbone: BackboneTaps,
+        heads: GradingHeads,
+        memory: MemoryBank,
+        temperatures: dict[str, float],
+        anomaly_distance: torch.Tensor,
+    ) -> None:
+        super().__init__()
+        self.backbone, self.heads, self.memory = backbone, heads, memory
+        values = [float(temperatures.get(name, 1.0)) for name in TEMPERATURE_NAMES]
+        self.register_buffer("temperatures", torch.tensor(values, dtype=torch.float32))
+        self.register_buffer("anomaly_distance", anomaly_distance.float())
+
+    def forward(self, photos: torch.Tensor) -> NetworkOutputs:
+        taps = self.backbone(normalise(photos))
+        logits = self.heads(taps)
+        category_probs = (logits.category_logits / self.temperatures[0]).softmax(dim=1)
+        category = category_probs.argmax(dim=1)
+        anomaly_map = self.memory(taps, category) / self.anomaly_distance[category][:, None, None]
+        return NetworkOutputs(
+            defect_probs=(logits.defect_logits / self.temperatures[1]).softmax(dim=1),
+            anomaly_map=anomaly_map,
+            anomaly_score=anomaly_score(anomaly_map),
+            category_probs=category_probs,
+            grade_probs=corn_probabilities(logits.grade_logits / self.temperatures[2]),
+            embedding=logits.embedding,
+            counterfeit_prob=torch.sigmoid(logits.counterfeit_logit / self.temperatures[3]),
+        )
+
+
+def export_bundle(
+    network: GradingNetwork, metadata: BundleMetadata, folder: Path, parity_photos: np.ndarray
+) -> BundleMetadata:
+    """Write `model.onnx` and `bundle.json` into `folder` after the checker and the parity check pass."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    network = network.eval()
+    _export_graph(network, folder / MODEL_FILE, metadata.input.crop_size)
+    onnx.checker.check_model(str(folder / MODEL_FILE), full_check=True)
+    written = write_metadata(folder, metadata)
+    parity = check_parity(network, folder, parity_photos, written)
+    return write_metadata(folder, written.model_copy(update={"parity": parity}))
+
+
+def _export_graph(network: GradingNetwork, path: Path, crop_size: int) -> None:
+    example = torch.zeros(2, crop_size, crop_size, 3, dtype=torch.uint8)
+    dynamic = {INPUT_NAME: {0: "batch"}} | {name: {0: "batch"} for name in OUTPUT_NAMES}
+    with torch.inference_mode():
+        torch.onnx.export(
+            network,
+            (example,),
+            str(path),
+            input_names=[INPUT_NAME],
+            output_names=list(OUTPUT_NAMES),
+            dynamic_axes=dynamic,
+            opset_version=OPSET,
+            dynamo=False,
+        )
+
+
+def check_parity(
+    network: GradingNetwork, folder: Path, photos: np.ndarray, metadata: BundleMetadata
+) -> dict[str, float]:
+    """Max |torch - onnxruntime| per output on real photos; raise `ExportParityError` on any disagreement."""
+    with torch.inference_mode():
+        expected = NetworkOutputs(*(t.numpy() for t in network(torch.from_numpy(photos))))
+    actual = load_model(folder).run(photos)
+    differences = {name: float(np.abs(e - a).max()) for name, e, a in zip(OUTPUT_NAMES, expected, actual, strict=True)}
+    worst = {name: value for name, value in differences.items() if value > PARITY_TOLERANCE}
+    if worst:
+        raise ExportParityError(f"torch and ONNX Runtime differ beyond {PARITY_TOLERANCE}: {worst}")
+    _check_same_decisions(expected, actual, metadata)
+    return differences
+
+
+def _check_same_decisions(expected: NetworkOutputs, actual: NetworkOutputs, metadata: BundleMetadata) -> None:
+    threshold = metadata.thresholds
+    decisions = {
+        "category": lambda o: o.category_probs.argmax(axis=1),
+        "grade": lambda o: o.grade_probs.argmax(axis=1),
+        "anomalous": lambda o: o.anomaly_score >= threshold.anomaly,
+        "counterfeit": lambda o: o.counterfeit_prob >= threshold.counterfeit_above,
+    }
+    for name, decide in decisions.items():
+        if not np.array_equal(decide(expected), decide(actual)):
+            raise ExportParityError(f"torch and ONNX Runtime make different '{name}' decisions on the parity photos")
