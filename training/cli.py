@@ -1,4 +1,4 @@
-"""The `secondlook` command line: `secondlook data import|validate|stats|split|composite`, `secondlook photos check`.
+"""The `secondlook` command line: `data …`, `model train|calibrate|evaluate|export`, `photos check`.
 
 Each command lives in its own module under `training.commands` and registers itself with `add_command`,
 setting `handler` (a function from the parsed arguments to an exit code) as a parser default.
@@ -14,10 +14,13 @@ from collections.abc import Sequence
 COMMAND_GROUPS: dict[str, tuple[str, ...]] = {
     "data": ("training.commands.data_import",),
     "photos": ("training.commands.photos_check",),
+    "model": ("training.commands.model_train", "training.commands.model_calibrate", "training.commands.model_export",
+              "training.commands.evaluate"),
 }
 GROUP_HELP = {
     "data": "import, validate, split, describe and composite labeled photo datasets",
     "photos": "check photos through the same intake the service uses",
+    "model": "train, calibrate, evaluate and export the grading network",
 }
 
 

@@ -72,6 +72,13 @@ class MemoryBank(nn.Module):
         counts = torch.bincount(bank_category, minlength=num_categories)
         self.register_buffer("category_has_rows", (counts > 0).float())
 
+    @classmethod
+    def from_state(cls, state: dict[str, torch.Tensor]) -> MemoryBank:
+        """Rebuild a bank saved with `state_dict()` (loaded with `torch.load(..., weights_only=True)`)."""
+        projection = Projection(mean=state["projection_mean"], components=state["projection_components"])
+        num_categories = len(state["category_has_rows"])
+        return cls(projection, state["bank"], state["bank_category"], num_categories)
+
     def forward(self, taps: Taps, category: torch.Tensor) -> torch.Tensor:
         """(N, H8, W8) distance of each patch to the nearest good patch of `category` (any, if it has none)."""
         patches = patch_features(taps)

@@ -1,0 +1,70 @@
+"""`secondlook model calibrate`: temperatures, anomaly distances and thresholds from the validation split."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from grading.vocabulary import Split
+from training.calibration import calibrate
+from training.checkpoint import CheckpointError, RunFolder
+from training.config import load_config
+from training.feature_cache import compute_features
+from training.network import BackboneTaps
+from training.trainer import TrainingDataError, load_training_set
+
+EPILOG = """\
+Reads the run's config and manifests, computes features of the validation photos, and writes the
+calibration into RUN/checkpoint.json. See training/calibration.py for each rule.
+
+example:
+  secondlook model calibrate --run var/runs/default
+"""
+
+
+def add_command(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "calibrate",
+        help="calibrate a trained run on its validation split",
+        description=__doc__,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--run", type=Path, required=True, help="run folder written by `model train`")
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    folder = RunFolder(args.run)
+    try:
+        result = calibrate_run(folder)
+    except (CheckpointError, TrainingDataError, FileNotFoundError) as error:
+        print(f"error: {error}")
+        return 2
+    print(json.dumps(result, indent=2))
+    print(f"calibrated: {folder.path} (next: secondlook model export --run {folder.path} --out BUNDLE_DIR)")
+    return 0
+
+
+def calibrate_run(folder: RunFolder) -> dict:
+    metadata = folder.metadata()
+    if not folder.config_path.is_file():
+        raise CheckpointError(f"{folder.config_path} is missing; the run folder is incomplete")
+    config = load_config(folder.config_path)
+    categories = metadata["labels"]["categories"]
+    data = load_training_set(config)
+    cache = compute_features(
+        BackboneTaps().eval(), data.refs[Split.VALIDATION], categories, 0, config.workers, "validation"
+    )
+    result = calibrate(
+        folder.load_heads(),
+        folder.load_memory(),
+        cache,
+        categories,
+        metadata["labels"]["defect_types"],
+        config.anomaly_good_percentile,
+        config.authenticity_target_precision,
+    ).to_json()
+    folder.write_metadata(metadata | {"calibration": result})
+    return result

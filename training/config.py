@@ -1,0 +1,90 @@
+"""Typed training configuration, merged once: defaults < YAML file < command-line `--set key=value`.
+
+The resolved configuration is written beside every checkpoint (`config.yaml`) and into every bundle.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+
+class ConfigError(ValueError):
+    """A configuration key or value that does not fit; the message lists the valid keys or the expected type."""
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    manifests: tuple[str, ...] = ()
+    out: str = "var/runs/default"
+    seed: int = 0
+    augmented_copies: int = 2
+    max_photos_per_manifest: int | None = None
+    epochs: int = 25
+    batch_size: int = 64
+    learning_rate: float = 2e-3
+    weight_decay: float = 1e-4
+    defect_background_weight: float = 0.2
+    loss_weights: dict[str, float] = field(
+        default_factory=lambda: {"category": 1.0, "defects": 1.0, "grade": 1.0, "counterfeit": 1.0, "embedding": 0.2}
+    )
+    bank_dims: int = 64
+    bank_per_category: int = 1000
+    anomaly_good_percentile: float = 99.0
+    authenticity_target_precision: float = 0.99
+    workers: int = 2
+
+
+def load_config(path: Path | None = None, overrides: typing.Sequence[str] = ()) -> TrainConfig:
+    """Defaults, then the YAML file's keys, then each `key=value` override (values parsed as YAML)."""
+    values: dict[str, object] = {}
+    if path is not None:
+        loaded = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+        if not isinstance(loaded, dict):
+            raise ConfigError(f"{path} must hold a mapping of config keys, got {type(loaded).__name__}")
+        values.update(loaded)
+    for override in overrides:
+        key, separator, raw = override.partition("=")
+        if not separator:
+            raise ConfigError(f"override '{override}' needs the form key=value, e.g. epochs=10")
+        values[key.strip()] = yaml.safe_load(raw)
+    return _build(values)
+
+
+def _build(values: dict[str, object]) -> TrainConfig:
+    known = {f.name: f for f in dataclasses.fields(TrainConfig)}
+    unknown = sorted(set(values) - set(known))
+    if unknown:
+        raise ConfigError(f"unknown config keys {unknown}; valid keys: {sorted(known)}")
+    hints = typing.get_type_hints(TrainConfig)
+    return TrainConfig(**{key: _coerce(key, value, hints[key]) for key, value in values.items()})
+
+
+def _coerce(key: str, value: object, hint: object) -> object:
+    origin = typing.get_origin(hint)
+    if origin is tuple:
+        items = value if isinstance(value, list | tuple) else [value]
+        return tuple(str(item) for item in items)
+    if origin in (typing.Union, types.UnionType):
+        return None if value is None else _coerce(key, value, typing.get_args(hint)[0])
+    if origin is dict:
+        if not isinstance(value, dict):
+            raise ConfigError(f"config key '{key}' needs a mapping, got {value!r}")
+        return {str(k): float(v) for k, v in value.items()}
+    if hint in (int, float, str) and not isinstance(value, bool):
+        try:
+            return hint(value)
+        except (TypeError, ValueError) as error:
+            raise ConfigError(f"config key '{key}' needs {hint.__name__}, got {value!r}") from error
+    raise ConfigError(f"config key '{key}' needs {hint}, got {value!r}")
+
+
+def save_config(config: TrainConfig, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    document = dataclasses.asdict(config) | {"manifests": list(config.manifests)}
+    path.write_text(yaml.safe_dump(document, sort_keys=True), encoding="utf-8")

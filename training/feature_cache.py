@@ -1,0 +1,133 @@
+"""Backbone features computed once per (augmented) photo, with every label the heads can learn from.
+
+The backbone is frozen, so training the heads needs its outputs, not the photos: each training photo is
+decoded through intake, augmented `augmented_copies` times (plus once as it is), and passed through the
+backbone once; validation photos once, unaugmented. Labels a photo does not have are -1 (or
+`annotated=False` for defects) and the matching losses skip it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import NamedTuple
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader, Dataset
+from tqdm import tqdm
+
+from grading.intake import Preprocessing
+from grading.manifest import Item
+from grading.vocabulary import Authenticity, DefectType, Grade
+from training.augmentation import AugmentationTask, augment, build_pipeline
+from training.backbone import normalise
+from training.network import BackboneTaps
+from training.photo_targets import load_photo_target
+
+MAP_STRIDE = 8
+MIN_DEFECT_FRACTION = 0.125  # a stride-8 cell counts as defective when at least this share of it is
+
+
+@dataclass(frozen=True)
+class PhotoRef:
+    """One photo of one manifest item, and how many augmented copies to make of it."""
+
+    manifest: Path
+    item: Item
+    photo_index: int
+    copies: int
+
+
+class CachedFeatures(NamedTuple):
+    stride8: torch.Tensor  # float16 (N, 40, 28, 28)
+    stride16: torch.Tensor  # float16 (N, 112, 14, 14)
+    stride32: torch.Tensor  # float16 (N, 320, 7, 7)
+    pooled: torch.Tensor  # float16 (N, 1280)
+    category: torch.Tensor  # int64, -1 = unknown
+    grade: torch.Tensor  # int64 rank on the default scale, -1 = unknown
+    counterfeit: torch.Tensor  # int64: 1 counterfeit, 0 authentic, -1 unknown
+    annotated: torch.Tensor  # bool: the photo's defects are annotated
+    clean: torch.Tensor  # bool: annotated and without defects
+    defect_map: torch.Tensor  # uint8 (N, 28, 28): 0 background, 1 + DefectType index
+    augmented: torch.Tensor  # bool
+    source: torch.Tensor  # int64 index into the list of PhotoRefs
+
+
+class _Labels(NamedTuple):
+    category: int
+    grade: int
+    counterfeit: int
+    annotated: bool
+    clean: bool
+
+
+def labels_of(item: Item, photo_index: int, categories: list[str]) -> _Labels:
+    defects = item.photos[photo_index].defects
+    grade = Grade(item.grade.value).rank if item.grade and item.grade.value in set(Grade) else -1
+    counterfeit = {Authenticity.AUTHENTIC: 0, Authenticity.COUNTERFEIT: 1}.get(item.authenticity, -1)
+    category = categories.index(item.category) if item.category in categories else -1
+    return _Labels(category, grade, counterfeit, defects is not None, defects == [])
+
+
+def defect_map_at_stride(mask: np.ndarray | None, stride: int = MAP_STRIDE) -> np.ndarray:
+    """Class-index mask (H, W) to (H/stride, W/stride): each cell takes its most common defect class."""
+    size = 224 // stride
+    if mask is None:
+        return np.zeros((size, size), dtype=np.uint8)
+    one_hot = np.eye(len(DefectType) + 1, dtype=np.float32)[mask]  # (H, W, C)
+    fractions = one_hot.reshape(size, stride, size, stride, -1).mean(axis=(1, 3))
+    defective = 1.0 - fractions[..., 0] >= MIN_DEFECT_FRACTION
+    return np.where(defective, 1 + fractions[..., 1:].argmax(axis=-1), 0).astype(np.uint8)
+
+
+def _task_of(labels: _Labels) -> AugmentationTask:
+    if labels.annotated:
+        return AugmentationTask.DEFECTS
+    return AugmentationTask.AUTHENTICITY if labels.counterfeit >= 0 else AugmentationTask.CATEGORY
+
+
+class _AugmentedPhotos(Dataset):
+    """Expands each PhotoRef into 1 + copies samples: (pixels, 28x28 defect map, labels, augmented, ref index)."""
+
+    def __init__(self, refs: list[PhotoRef], categories: list[str], preprocessing: Preprocessing, seed: int):
+        self.samples = [(index, copy) for index, ref in enumerate(refs) for copy in range(1 + ref.copies)]
+        self.refs, self.categories, self.preprocessing, self.seed = refs, categories, preprocessing, seed
+
+    def __len__(self) -> int:
+        return len(self.samples)
+
+    def __getitem__(self, position: int) -> tuple:
+        index, copy = self.samples[position]
+        ref = self.refs[index]
+        target = load_photo_target(ref.manifest, ref.item.photos[ref.photo_index], self.preprocessing)
+        labels = labels_of(ref.item, ref.photo_index, self.categories)
+        pixels, mask = target.pixels, target.defect_mask
+        if copy > 0:
+            pipeline = build_pipeline(_task_of(labels), seed=self.seed * 1_000_003 + position)
+            pixels, mask = augment(pipeline, pixels, mask)
+        return (
+            torch.from_numpy(np.ascontiguousarray(pixels)),
+            torch.from_numpy(defect_map_at_stride(mask)),
+            (
+                torch.tensor(labels),
+                copy > 0,
+                index,
+            ),
+        )
+
+
+def compute_features(
+    backbone: BackboneTaps, refs: list[PhotoRef], categories: list[str], seed: int, workers: int, description: str
+) -> CachedFeatures:
+    """Run the frozen backbone over every sample of `refs` in batches; features kept as float16."""
+    dataset = _AugmentedPhotos(refs, categories, Preprocessing(), seed)
+    loader = DataLoader(dataset, batch_size=32, num_workers=workers, persistent_workers=False)
+    parts: list[list[torch.Tensor]] = [[] for _ in range(12)]
+    with torch.inference_mode():
+        for pixels, defect_map, (labels, augmented, index) in tqdm(loader, desc=description, unit="batch"):
+            taps = backbone(normalise(pixels))
+            columns = [t.half() for t in taps] + [*labels.T.long()[:3], labels[:, 3].bool(), labels[:, 4].bool()]
+            for part, column in zip(parts, [*columns, defect_map, augmented.bool(), index.long()], strict=True):
+                part.append(column)
+    return CachedFeatures(*(torch.cat(part) for part in parts))

@@ -1,0 +1,60 @@
+"""Masked losses: each head learns only from the photos that carry its label."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from grading.vocabulary import DefectType
+from training.feature_cache import CachedFeatures
+from training.network import HeadLogits, corn_loss
+
+
+def head_losses(
+    logits: HeadLogits, batch: CachedFeatures, background_weight: float, temperature: float = 0.1
+) -> dict[str, torch.Tensor]:
+    """Loss per head over the rows that have its label; a head with no such rows in the batch is left out."""
+    losses = {}
+    rows = batch.category >= 0
+    if rows.any():
+        losses["category"] = F.cross_entropy(logits.category_logits[rows], batch.category[rows])
+        losses["embedding"] = supervised_contrastive(logits.embedding[rows], _identity(batch)[rows], temperature)
+    if batch.annotated.any():
+        losses["defects"] = defect_loss(
+            logits.defect_logits[batch.annotated], batch.defect_map[batch.annotated], background_weight
+        )
+    rows = batch.grade >= 0
+    if rows.any():
+        losses["grade"] = corn_loss(logits.grade_logits[rows], batch.grade[rows])
+    rows = batch.counterfeit >= 0
+    if rows.any():
+        losses["counterfeit"] = F.binary_cross_entropy_with_logits(
+            logits.counterfeit_logit[rows], batch.counterfeit[rows].float()
+        )
+    return {name: value for name, value in losses.items() if torch.isfinite(value)}
+
+
+def defect_loss(defect_logits: torch.Tensor, defect_map: torch.Tensor, background_weight: float) -> torch.Tensor:
+    """Per-cell cross-entropy; background cells weigh less, since defects cover a small share of a photo."""
+    weights = torch.ones(len(DefectType) + 1, device=defect_logits.device)
+    weights[0] = background_weight
+    return F.cross_entropy(defect_logits, defect_map.long(), weight=weights)
+
+
+def _identity(batch: CachedFeatures) -> torch.Tensor:
+    """What the embedding should group together: same category and same authenticity."""
+    return batch.category * 3 + (batch.counterfeit + 1)
+
+
+def supervised_contrastive(embedding: torch.Tensor, labels: torch.Tensor, temperature: float) -> torch.Tensor:
+    """SupCon (Khosla et al. 2020) on L2-normalised embeddings; rows without a positive are skipped."""
+    similarity = embedding @ embedding.T / temperature
+    self_mask = torch.eye(len(labels), dtype=torch.bool, device=embedding.device)
+    similarity = similarity.masked_fill(self_mask, -1e9)
+    positives = (labels[:, None] == labels[None, :]) & ~self_mask
+    log_probability = similarity - similarity.logsumexp(dim=1, keepdim=True)
+    has_positive = positives.any(dim=1)
+    if not has_positive.any():
+        return torch.tensor(float("nan"))
+    mean_positive = (log_probability * positives).sum(dim=1)[has_positive] / positives.sum(dim=1)[has_positive]
+    return -mean_positive.mean()

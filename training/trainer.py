@@ -1,0 +1,191 @@
+"""Training: manifests in, a checkpoint folder out (heads, memory bank, labels, resolved config).
+
+One run: read the manifests, compute backbone features for every training photo (and its augmented
+copies) and every validation photo, build the anomaly memory bank from the known-good training photos,
+then train all heads together on the cached features with masked losses. Each epoch writes `last.pt`
+(heads + optimiser + epoch), so `--resume` picks up where a stopped run left off.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from grading.manifest import read_manifest
+from grading.vocabulary import DefectType, Grade, Split
+from training.checkpoint import RunFolder
+from training.config import TrainConfig, save_config
+from training.feature_cache import CachedFeatures, PhotoRef, compute_features
+from training.losses import head_losses
+from training.network import BackboneTaps, GradingHeads, Taps
+from training.patch_memory import MemoryBank, build_memory_bank, patch_features
+
+
+class TrainingDataError(ValueError):
+    """The manifests cannot train a model as they are; the message says what to change."""
+
+
+@dataclass(frozen=True)
+class TrainingSet:
+    refs: dict[Split, list[PhotoRef]]
+    categories: list[str]
+    sources: list[dict[str, object]]
+
+
+def load_training_set(config: TrainConfig) -> TrainingSet:
+    """Every photo of every item in the train and validation splits of the configured manifests."""
+    if not config.manifests:
+        raise TrainingDataError("no manifests given: pass --manifest FILE.jsonl (repeatable) or set `manifests`")
+    refs: dict[Split, list[PhotoRef]] = {Split.TRAIN: [], Split.VALIDATION: []}
+    sources = []
+    for path in map(Path, config.manifests):
+        items = _sampled(read_manifest(path), config)
+        _require_splits(path, items)
+        for item in items:
+            if item.split in refs:
+                copies = config.augmented_copies if item.split is Split.TRAIN else 0
+                refs[item.split] += [PhotoRef(path, item, index, copies) for index in range(len(item.photos))]
+        sources.append(_describe_source(path, items))
+    categories = sorted({ref.item.category for ref in refs[Split.TRAIN] if ref.item.category})
+    return TrainingSet(refs, categories, sources)
+
+
+def _sampled(items: list, config: TrainConfig) -> list:
+    if config.max_photos_per_manifest is None or len(items) <= config.max_photos_per_manifest:
+        return items
+    return random.Random(config.seed).sample(items, config.max_photos_per_manifest)
+
+
+def _require_splits(path: Path, items: list) -> None:
+    missing = [item.id for item in items if item.split is None]
+    if missing:
+        raise TrainingDataError(
+            f"{path}: {len(missing)} items have no split (first: {missing[0]}); "
+            f"run `secondlook data split {path} --out SPLIT.jsonl` first"
+        )
+
+
+def _describe_source(path: Path, items: list) -> dict[str, object]:
+    licenses = sorted({item.source.license for item in items})
+    return {"name": path.stem, "license": ", ".join(licenses), "items": len(items)}
+
+
+def train(config: TrainConfig, resume: bool = False) -> RunFolder:
+    """Run the whole training and return the folder holding the checkpoint."""
+    started = time.perf_counter()
+    _seed_everything(config.seed)
+    run = RunFolder(Path(config.out))
+    save_config(config, run.config_path)
+    data = load_training_set(config)
+    backbone = BackboneTaps().eval()
+    train_cache = compute_features(
+        backbone, data.refs[Split.TRAIN], data.categories, config.seed, config.workers, "train"
+    )
+    validation = compute_features(
+        backbone, data.refs[Split.VALIDATION], data.categories, 0, config.workers, "validation"
+    )
+    memory = build_bank(train_cache, len(data.categories), config)
+    heads = GradingHeads(len(DefectType), len(data.categories), len(Grade))
+    history = fit(heads, train_cache, validation, config, run, resume)
+    run.save(heads, memory, data.categories, data.sources, history, time.perf_counter() - started)
+    return run
+
+
+def _seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def batch_taps(cache: CachedFeatures) -> Taps:
+    return Taps(cache.stride8.float(), cache.stride16.float(), cache.stride32.float(), cache.pooled.float())
+
+
+def select(cache: CachedFeatures, rows: torch.Tensor) -> CachedFeatures:
+    return CachedFeatures(*(column[rows] for column in cache))
+
+
+def build_bank(cache: CachedFeatures, num_categories: int, config: TrainConfig) -> MemoryBank:
+    """Memory bank from the unaugmented, annotated-clean training photos of each category."""
+    good = (cache.clean & ~cache.augmented & (cache.category >= 0)).nonzero().squeeze(1)
+    if len(good) == 0:
+        raise TrainingDataError(
+            "no known-good training photos (annotated with `defects: []` and a category) for the anomaly bank; "
+            "add a clean set, e.g. the composited set's clean copies"
+        )
+    by_category: dict[int, list[torch.Tensor]] = {}
+    for start in range(0, len(good), 256):
+        chunk = select(cache, good[start : start + 256])
+        patches = patch_features(batch_taps(chunk))
+        for category in chunk.category.unique().tolist():
+            by_category.setdefault(category, []).append(patches[chunk.category == category].flatten(0, 1))
+    merged = {category: torch.cat(parts) for category, parts in by_category.items()}
+    return build_memory_bank(merged, num_categories, config.bank_dims, config.bank_per_category, config.seed)
+
+
+def fit(
+    heads: GradingHeads,
+    train_cache: CachedFeatures,
+    validation: CachedFeatures,
+    config: TrainConfig,
+    run: RunFolder,
+    resume: bool,
+) -> list[dict[str, float]]:
+    """AdamW with warm-up and cosine decay over the cached features; returns the per-epoch losses."""
+    optimiser = torch.optim.AdamW(heads.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay)
+    total_steps = config.epochs * math.ceil(len(train_cache.category) / config.batch_size)
+    schedule = torch.optim.lr_scheduler.LambdaLR(optimiser, lambda step: warmup_cosine(step, total_steps))
+    first_epoch, history = run.resume_state(heads, optimiser, schedule) if resume else (0, [])
+    for epoch in range(first_epoch, config.epochs):
+        train_loss = _train_epoch(heads, train_cache, optimiser, schedule, config, epoch)
+        history.append({"epoch": epoch + 1, **train_loss, **_validation_loss(heads, validation, config)})
+        run.save_progress(heads, optimiser, schedule, epoch + 1, history)
+        print(json.dumps(history[-1]))
+    return history
+
+
+def warmup_cosine(step: int, total_steps: int, warmup_share: float = 0.1) -> float:
+    """Learning-rate factor: linear warm-up, then cosine to zero; recomputed from the config on resume."""
+    warmup = max(1, int(total_steps * warmup_share))
+    if step < warmup:
+        return (step + 1) / warmup
+    progress = min(1.0, (step - warmup) / max(1, total_steps - warmup))
+    return 0.5 * (1.0 + math.cos(math.pi * progress))
+
+
+def _train_epoch(heads, cache, optimiser, schedule, config: TrainConfig, epoch: int) -> dict[str, float]:
+    heads.train()
+    order = torch.randperm(len(cache.category), generator=torch.Generator().manual_seed(config.seed + epoch))
+    totals: dict[str, float] = {}
+    for start in tqdm(range(0, len(order), config.batch_size), desc=f"epoch {epoch + 1}", leave=False):
+        batch = select(cache, order[start : start + config.batch_size])
+        losses = head_losses(heads(batch_taps(batch)), batch, config.defect_background_weight)
+        total = sum(config.loss_weights.get(name, 1.0) * value for name, value in losses.items())
+        optimiser.zero_grad()
+        total.backward()
+        optimiser.step()
+        schedule.step()
+        for name, value in losses.items():
+            totals[f"train_{name}"] = totals.get(f"train_{name}", 0.0) + float(value.detach()) * len(batch.category)
+    return {name: value / len(order) for name, value in totals.items()}
+
+
+def _validation_loss(heads: GradingHeads, cache: CachedFeatures, config: TrainConfig) -> dict[str, float]:
+    heads.eval()
+    totals: dict[str, float] = {}
+    with torch.inference_mode():
+        for start in range(0, len(cache.category), 256):
+            batch = select(cache, torch.arange(start, min(start + 256, len(cache.category))))
+            for name, value in head_losses(heads(batch_taps(batch)), batch, config.defect_background_weight).items():
+                totals[f"validation_{name}"] = totals.get(f"validation_{name}", 0.0) + float(value) * len(
+                    batch.category
+                )
+    return {name: value / max(1, len(cache.category)) for name, value in totals.items()}
