@@ -8,6 +8,7 @@ backbone once; validation photos once, unaugmented. Labels a photo does not have
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
@@ -21,8 +22,7 @@ from grading.intake import Preprocessing
 from grading.manifest import Item
 from grading.vocabulary import Authenticity, DefectType, Grade
 from training.augmentation import AugmentationTask, augment, build_pipeline
-from training.backbone import normalise
-from training.network import BackboneTaps
+from training.network import Taps
 from training.photo_targets import load_photo_target
 
 MAP_STRIDE = 8
@@ -118,15 +118,20 @@ class _AugmentedPhotos(Dataset):
 
 
 def compute_features(
-    backbone: BackboneTaps, refs: list[PhotoRef], categories: list[str], seed: int, workers: int, description: str
+    backbone: Callable[[torch.Tensor], Taps],
+    refs: list[PhotoRef],
+    categories: list[str],
+    seed: int,
+    workers: int,
+    description: str,
 ) -> CachedFeatures:
-    """Run the frozen backbone over every sample of `refs` in batches; features kept as float16."""
+    """Run the frozen backbone (uint8 NHWC photos -> Taps) over every sample of `refs`; features kept as float16."""
     dataset = _AugmentedPhotos(refs, categories, Preprocessing(), seed)
     loader = DataLoader(dataset, batch_size=32, num_workers=workers, persistent_workers=False)
     parts: list[list[torch.Tensor]] = [[] for _ in range(12)]
     with torch.inference_mode():
         for pixels, defect_map, (labels, augmented, index) in tqdm(loader, desc=description, unit="batch"):
-            taps = backbone(normalise(pixels))
+            taps = backbone(pixels)
             columns = [t.half() for t in taps] + [*labels.T.long()[:3], labels[:, 3].bool(), labels[:, 4].bool()]
             for part, column in zip(parts, [*columns, defect_map, augmented.bool(), index.long()], strict=True):
                 part.append(column)

@@ -24,8 +24,9 @@ from grading.vocabulary import DefectType, Grade, Split
 from training.checkpoint import RunFolder
 from training.config import TrainConfig, save_config
 from training.feature_cache import CachedFeatures, PhotoRef, compute_features
+from training.frozen_backbone import onnx_backbone
 from training.losses import head_losses
-from training.network import BackboneTaps, GradingHeads, Taps
+from training.network import GradingHeads, Taps
 from training.patch_memory import MemoryBank, build_memory_bank, patch_features
 
 
@@ -85,7 +86,7 @@ def train(config: TrainConfig, resume: bool = False) -> RunFolder:
     run = RunFolder(Path(config.out))
     save_config(config, run.config_path)
     data = load_training_set(config)
-    backbone = BackboneTaps().eval()
+    backbone = onnx_backbone()
     train_cache = compute_features(
         backbone, data.refs[Split.TRAIN], data.categories, config.seed, config.workers, "train"
     )

@@ -11,7 +11,7 @@ from training.calibration import calibrate
 from training.checkpoint import CheckpointError, RunFolder
 from training.config import load_config
 from training.feature_cache import compute_features
-from training.network import BackboneTaps
+from training.frozen_backbone import onnx_backbone
 from training.trainer import TrainingDataError, load_training_set
 
 EPILOG = """\
@@ -55,7 +55,7 @@ def calibrate_run(folder: RunFolder) -> dict:
     categories = metadata["labels"]["categories"]
     data = load_training_set(config)
     cache = compute_features(
-        BackboneTaps().eval(), data.refs[Split.VALIDATION], categories, 0, config.workers, "validation"
+        onnx_backbone(), data.refs[Split.VALIDATION], categories, 0, config.workers, "validation"
     )
     result = calibrate(
         folder.load_heads(),
