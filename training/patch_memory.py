@@ -18,8 +18,6 @@ from torch import nn
 
 from training.network import Taps
 
-PENALTY = 1.0e6  # added to squared distances of bank rows from another category
-
 
 def patch_features(taps: Taps) -> torch.Tensor:
     """(N, H8*W8, 152) locally aggregated patch features at stride 8."""
@@ -60,34 +58,33 @@ def greedy_coreset(features: torch.Tensor, size: int, seed: int = 0) -> torch.Te
 
 
 class MemoryBank(nn.Module):
-    """Nearest-neighbour patch distances against a per-category bank; exportable to ONNX as plain matmuls."""
+    """Nearest-neighbour patch distances against the bank of the photo's category; plain ONNX ops.
 
-    def __init__(self, projection: Projection, bank: torch.Tensor, bank_category: torch.Tensor, num_categories: int):
+    The bank is a (categories, K, D) tensor: each photo is compared with the K rows of its own category
+    only, so the cost per photo does not grow with the number of categories.
+    """
+
+    def __init__(self, projection: Projection, bank: torch.Tensor) -> None:
         super().__init__()
         self.register_buffer("projection_mean", projection.mean)
         self.register_buffer("projection_components", projection.components)
         self.register_buffer("bank", bank)
-        self.register_buffer("bank_squared_norm", (bank**2).sum(dim=1))
-        self.register_buffer("bank_category", bank_category)
-        counts = torch.bincount(bank_category, minlength=num_categories)
-        self.register_buffer("category_has_rows", (counts > 0).float())
+        self.register_buffer("bank_squared_norm", (bank**2).sum(dim=2))
 
     @classmethod
     def from_state(cls, state: dict[str, torch.Tensor]) -> MemoryBank:
         """Rebuild a bank saved with `state_dict()` (loaded with `torch.load(..., weights_only=True)`)."""
         projection = Projection(mean=state["projection_mean"], components=state["projection_components"])
-        num_categories = len(state["category_has_rows"])
-        return cls(projection, state["bank"], state["bank_category"], num_categories)
+        return cls(projection, state["bank"])
 
     def forward(self, taps: Taps, category: torch.Tensor) -> torch.Tensor:
-        """(N, H8, W8) distance of each patch to the nearest good patch of `category` (any, if it has none)."""
-        patches = patch_features(taps)
-        projected = (patches - self.projection_mean) @ self.projection_components.T
-        squared = (projected**2).sum(dim=2, keepdim=True) - 2 * projected @ self.bank.T + self.bank_squared_norm
-        other_category = (self.bank_category[None, :] != category[:, None]).float()
-        penalty = other_category * self.category_has_rows[category][:, None] * PENALTY
-        nearest_rows = self.bank[(squared + penalty[:, None, :]).argmin(dim=2)]
-        distance = (projected - nearest_rows).pow(2).sum(dim=2).sqrt()  # exact, unlike the expanded form above
+        """(N, H8, W8) distance of each patch to the nearest good patch of `category`."""
+        projected = (patch_features(taps) - self.projection_mean) @ self.projection_components.T
+        rows = self.bank[category]  # (N, K, D)
+        squared = (projected**2).sum(dim=2, keepdim=True) - 2 * projected @ rows.transpose(1, 2)
+        nearest = (squared + self.bank_squared_norm[category][:, None, :]).argmin(dim=2)
+        index = nearest[:, :, None].expand(-1, -1, rows.shape[2])
+        distance = (projected - rows.gather(1, index)).pow(2).sum(dim=2).sqrt()  # exact, unlike the expansion
         return distance.view(taps.stride8.shape[0], *taps.stride8.shape[-2:])
 
 
@@ -100,16 +97,30 @@ def anomaly_score(anomaly_map: torch.Tensor) -> torch.Tensor:
 def build_memory_bank(
     good_patches_by_category: dict[int, torch.Tensor], num_categories: int, dims: int, per_category: int, seed: int
 ) -> MemoryBank:
-    """Fit the projection on all good patches, then keep a coreset of each category's patches."""
+    """Fit the projection on all good patches, then keep a coreset of `per_category` rows per category.
+
+    A category without good photos gets a coreset of all categories' patches; one with fewer patches than
+    `per_category` repeats rows (a repeated row never changes a nearest-neighbour distance).
+    """
     every_patch = torch.cat(list(good_patches_by_category.values()))
     projection = Projection.fit(_sample_rows(every_patch, 50_000, seed), dims)
-    rows, categories = [], []
-    for category, patches in sorted(good_patches_by_category.items()):
-        projected = projection(_sample_rows(patches, 40_000, seed))
-        chosen = projected[greedy_coreset(projected, per_category, seed)]
-        rows.append(chosen)
-        categories.append(torch.full((len(chosen),), category, dtype=torch.int64))
-    return MemoryBank(projection, torch.cat(rows), torch.cat(categories), num_categories)
+    shared = _coreset_rows(projection(_sample_rows(every_patch, 40_000, seed)), per_category, seed)
+    banks = []
+    for category in range(num_categories):
+        patches = good_patches_by_category.get(category)
+        rows = (
+            shared
+            if patches is None
+            else _coreset_rows(projection(_sample_rows(patches, 40_000, seed)), per_category, seed)
+        )
+        banks.append(rows)
+    return MemoryBank(projection, torch.stack(banks))
+
+
+def _coreset_rows(projected: torch.Tensor, size: int, seed: int) -> torch.Tensor:
+    chosen = projected[greedy_coreset(projected, size, seed)]
+    repeats = -(-size // len(chosen))
+    return chosen.repeat(repeats, 1)[:size]
 
 
 def _sample_rows(rows: torch.Tensor, limit: int, seed: int) -> torch.Tensor:
