@@ -1,0 +1,70 @@
+"""One evaluation from start to finish: load the bundle, predict on the split, compute every section, write."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from grading.inference import load_model
+from grading.vocabulary import Split
+from training.evaluation.defect_sections import anomaly_section, defect_section
+from training.evaluation.gallery import draw_gallery, pick_errors
+from training.evaluation.item_sections import authenticity_section, category_section, grade_section
+from training.evaluation.predictions import BATCH_SIZE, collect_predictions, split_items
+from training.evaluation.report import RunInfo, write_report
+from training.evaluation.section import Section
+
+SECTIONS = (category_section, defect_section, anomaly_section, grade_section, authenticity_section)
+REPORTS_DIR = Path("var/reports")
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    metrics_path: Path
+    report_path: Path
+    sections: list[Section]
+
+
+def default_out_dir(bundle_name: str, manifest: Path) -> Path:
+    return REPORTS_DIR / f"{bundle_name}-{Path(manifest).stem}"
+
+
+def evaluate_bundle(
+    bundle: Path,
+    manifest: Path,
+    split: Split = Split.TEST,
+    out: Path | None = None,
+    limit: int | None = None,
+    batch_size: int = BATCH_SIZE,
+    progress: bool = True,
+) -> Evaluation:
+    """Evaluate `bundle` on the manifest's `split` and write metrics.json and report.html into `out`.
+
+    Raises `grading.bundle.BundleError` for a missing or altered bundle, and `EvaluationInputError` or
+    `grading.manifest.ManifestError` for a manifest that cannot be evaluated.
+    """
+    items = split_items(manifest, split, limit)  # before the model loads, so a wrong split fails fast
+    model = load_model(bundle)
+    predictions = collect_predictions(model, manifest, items, batch_size, progress)
+    sections = [compute(predictions, model.metadata) for compute in SECTIONS]
+    gallery = draw_gallery(predictions, model.metadata, pick_errors(sections))
+    info = RunInfo(
+        bundle_name=model.metadata.name,
+        bundle_version=model.metadata.version,
+        bundle_folder=str(bundle),
+        manifest=str(manifest),
+        split=str(split),
+        items=len(predictions.items),
+        photos=len(predictions.refs),
+        created=datetime.now(UTC).isoformat(timespec="seconds"),
+        command=_command(bundle, manifest, split, limit),
+    )
+    out = out or default_out_dir(model.metadata.name, manifest)
+    metrics_path, report_path = write_report(out, info, sections, gallery, predictions.unreadable)
+    return Evaluation(metrics_path, report_path, sections)
+
+
+def _command(bundle: Path, manifest: Path, split: Split, limit: int | None) -> str:
+    command = f"secondlook model evaluate --bundle {bundle} --manifest {manifest} --split {split}"
+    return command + (f" --limit {limit}" if limit else "")
