@@ -14,8 +14,12 @@ from collections.abc import Sequence
 COMMAND_GROUPS: dict[str, tuple[str, ...]] = {
     "data": ("training.commands.data_import",),
     "photos": ("training.commands.photos_check",),
-    "model": ("training.commands.model_train", "training.commands.model_calibrate", "training.commands.model_export",
-              "training.commands.evaluate"),
+    "model": (
+        "training.commands.model_train",
+        "training.commands.model_calibrate",
+        "training.commands.model_export",
+        "training.commands.evaluate",
+    ),
 }
 GROUP_HELP = {
     "data": "import, validate, split, describe and composite labeled photo datasets",

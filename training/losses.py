@@ -17,7 +17,7 @@ def head_losses(
     losses = {}
     rows = batch.category >= 0
     if rows.any():
-        losses["category"] = F.cross_entropy(logits.category_logits[rows], batch.category[rows])
+        losses["category"] = F.cross_entropy(logits.category_logits[rows], batch.category[rows], label_smoothing=0.1)
         losses["embedding"] = supervised_contrastive(logits.embedding[rows], _identity(batch)[rows], temperature)
     if batch.annotated.any():
         losses["defects"] = defect_loss(

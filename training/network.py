@@ -4,7 +4,7 @@ The backbone stays frozen (ImageNet weights): on a 2-core CPU that is what makes
 hours, and it lets training cache backbone features once per augmented photo. The heads:
 
 - defects by type: a small feature-pyramid decoder over strides 8/16/32, background + one map per type;
-- category: linear on the pooled 1280-d embedding;
+- category: a small MLP on the pooled 1280-d embedding;
 - condition grade: CORN ordinal head on the embedding plus a summary of the defect maps;
 - authenticity: a 128-d metric embedding (cosine against enrolled references) and a counterfeit logit.
 
@@ -136,7 +136,13 @@ class GradingHeads(nn.Module):
     def __init__(self, num_defect_types: int, num_categories: int, num_grades: int) -> None:
         super().__init__()
         self.defects = DefectDecoder(num_defect_types + 1)
-        self.category = nn.Sequential(nn.Dropout(0.2), nn.Linear(EMBEDDING_DIM, num_categories))
+        self.category = nn.Sequential(
+            nn.Dropout(0.2),
+            nn.Linear(EMBEDDING_DIM, 512),
+            nn.ReLU(inplace=True),
+            nn.Dropout(0.2),
+            nn.Linear(512, num_categories),
+        )
         self.grade = CornGradeHead(num_grades, num_defect_types)
         self.auth_embedding = nn.Linear(EMBEDDING_DIM, AUTH_EMBEDDING_DIM)
         self.counterfeit = nn.Linear(EMBEDDING_DIM, 1)
