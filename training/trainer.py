@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from tqdm import tqdm
 
 from grading.manifest import read_manifest
@@ -28,6 +29,8 @@ from training.frozen_backbone import onnx_backbone
 from training.losses import head_losses
 from training.network import GradingHeads, Taps
 from training.patch_memory import MemoryBank, build_memory_bank, patch_features
+
+NO_CATEGORY = "unspecified"  # the one category of a model trained on data without categories
 
 
 class TrainingDataError(ValueError):
@@ -55,7 +58,7 @@ def load_training_set(config: TrainConfig) -> TrainingSet:
                 copies = config.augmented_copies if item.split is Split.TRAIN else 0
                 refs[item.split] += [PhotoRef(path, item, index, copies) for index in range(len(item.photos))]
         sources.append(_describe_source(path, items))
-    categories = sorted({ref.item.category for ref in refs[Split.TRAIN] if ref.item.category})
+    categories = sorted({ref.item.category for ref in refs[Split.TRAIN] if ref.item.category}) or [NO_CATEGORY]
     return TrainingSet(refs, categories, sources)
 
 
@@ -115,21 +118,36 @@ def select(cache: CachedFeatures, rows: torch.Tensor) -> CachedFeatures:
 
 
 def build_bank(cache: CachedFeatures, num_categories: int, config: TrainConfig) -> MemoryBank:
-    """Memory bank from the unaugmented, annotated-clean training photos of each category."""
-    good = (cache.clean & ~cache.augmented & (cache.category >= 0)).nonzero().squeeze(1)
-    if len(good) == 0:
+    """Memory bank of known-good patches: cells of annotated training photos away from any labelled defect.
+
+    A clean photo (`defects: []`) gives all its cells; a photo with labelled defects gives the cells at
+    least one cell away from them. Photos without a category feed only the bank shared by categories
+    that have no good photos of their own.
+    """
+    rows = (cache.annotated & ~cache.augmented).nonzero().squeeze(1)
+    if len(rows) == 0:
         raise TrainingDataError(
-            "no known-good training photos (annotated with `defects: []` and a category) for the anomaly bank; "
-            "add a clean set, e.g. the composited set's clean copies"
+            "no training photos annotated for defects (`defects: []` or a list) to build the anomaly bank from; "
+            "add a clean or defect-labelled set, e.g. the composited set"
         )
+    generator = torch.Generator().manual_seed(config.seed)
     by_category: dict[int, list[torch.Tensor]] = {}
-    for start in range(0, len(good), 256):
-        chunk = select(cache, good[start : start + 256])
-        patches = patch_features(batch_taps(chunk))
-        for category in chunk.category.unique().tolist():
-            by_category.setdefault(category, []).append(patches[chunk.category == category].flatten(0, 1))
+    for start in range(0, len(rows), 256):
+        chunk = select(cache, rows[start : start + 256])
+        for category, patches in _good_patches(chunk, generator):
+            by_category.setdefault(category, []).append(patches)
     merged = {category: torch.cat(parts) for category, parts in by_category.items()}
     return build_memory_bank(merged, num_categories, config.bank_dims, config.bank_per_category, config.seed)
+
+
+def _good_patches(chunk: CachedFeatures, generator: torch.Generator, per_photo: int = 96):
+    """Yield (category, patches) with up to `per_photo` random defect-free cells of each photo."""
+    near_defect = F.max_pool2d((chunk.defect_map > 0).float()[:, None], 3, stride=1, padding=1)[:, 0] > 0
+    patches = patch_features(batch_taps(chunk))
+    for photo in range(len(chunk.category)):
+        cells = (~near_defect[photo]).flatten().nonzero().squeeze(1)
+        cells = cells[torch.randperm(len(cells), generator=generator)[:per_photo]]
+        yield int(chunk.category[photo]), patches[photo, cells]
 
 
 def fit(
