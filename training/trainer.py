@@ -121,15 +121,16 @@ def build_bank(cache: CachedFeatures, num_categories: int, config: TrainConfig) 
     """Memory bank of known-good patches: cells of annotated training photos away from any labelled defect.
 
     A clean photo (`defects: []`) gives all its cells; a photo with labelled defects gives the cells at
-    least one cell away from them. Photos without a category feed only the bank shared by categories
-    that have no good photos of their own.
+    least one cell away from them; without any annotated photo, all unannotated ones count as good.
+    Photos without a category feed only the bank shared by categories that have no good photos of their own.
     """
     rows = (cache.annotated & ~cache.augmented).nonzero().squeeze(1)
     if len(rows) == 0:
-        raise TrainingDataError(
-            "no training photos annotated for defects (`defects: []` or a list) to build the anomaly bank from; "
-            "add a clean or defect-labelled set, e.g. the composited set"
+        print(
+            "warning: no training photo is annotated for defects, so the anomaly bank assumes every unannotated "
+            "training photo is good; add a clean set (e.g. the composited set) for a trustworthy anomaly score"
         )
+        rows = (~cache.augmented).nonzero().squeeze(1)
     generator = torch.Generator().manual_seed(config.seed)
     by_category: dict[int, list[torch.Tensor]] = {}
     for start in range(0, len(rows), 256):
