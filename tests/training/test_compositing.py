@@ -1,0 +1,161 @@
+"""Defect compositing on generated garment photos: masks, placement, severity, grades, determinism."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw
+
+from grading.manifest import Item, Photo, Source, read_manifest, resolve_photo_path, write_manifest
+from grading.vocabulary import DefectType, Grade
+from training.cli import main
+from training.compositing.foreground import ForegroundError, garment_foreground
+from training.compositing.grade_rule import grade_for
+from training.compositing.painters import PAINTERS
+from training.compositing.severity import severity
+
+
+def garment_photo(seed: int = 0) -> np.ndarray:
+    """A blue shirt-like shape on a noisy wooden-floor-like background, 240x320."""
+    rng = np.random.default_rng(seed)
+    floor = (np.array([150, 110, 70]) + rng.normal(0, 12, (240, 320, 3))).clip(0, 255).astype(np.uint8)
+    image = Image.fromarray(floor)
+    draw = ImageDraw.Draw(image)
+    draw.polygon(
+        [(110, 40), (210, 40), (260, 90), (230, 110), (220, 210), (100, 210), (90, 110), (60, 90)], (40, 70, 160)
+    )
+    return np.asarray(image)
+
+
+@pytest.fixture(scope="module")
+def photo() -> np.ndarray:
+    return garment_photo()
+
+
+def test_foreground_finds_the_garment_not_the_floor(photo: np.ndarray) -> None:
+    foreground = garment_foreground(photo)
+    assert foreground.mask[120, 160] and not foreground.mask[10, 10]
+    assert 0.2 < foreground.mask.mean() < 0.5
+    assert (foreground.placeable <= foreground.mask).all() and foreground.placeable.sum() < foreground.area
+
+
+def test_an_empty_photo_has_no_usable_garment() -> None:
+    with pytest.raises(ForegroundError, match="covers"):
+        garment_foreground(np.full((120, 160, 3), 128, np.uint8))
+
+
+@pytest.mark.parametrize("kind", list(PAINTERS))
+def test_each_defect_changes_pixels_only_on_the_garment(photo: np.ndarray, kind: DefectType) -> None:
+    foreground = garment_foreground(photo)
+    before = photo.astype(np.float32) / 255
+    defect = PAINTERS[kind](before, foreground, np.random.default_rng(1))
+    assert defect.type is kind and defect.mask.sum() > 4
+    assert (defect.mask <= foreground.mask).all()
+    changed = np.abs(defect.image - before).max(axis=2) > 2 / 255
+    assert changed[~foreground.mask].sum() == 0
+    assert 0.0 <= severity(defect, before, foreground) <= 1.0
+
+
+def test_severity_grows_with_size(photo: np.ndarray) -> None:
+    foreground = garment_foreground(photo)
+    before = photo.astype(np.float32) / 255
+    stains = [PAINTERS[DefectType.STAIN](before, foreground, np.random.default_rng(seed)) for seed in range(12)]
+    ordered = sorted(stains, key=lambda s: s.mask.sum())
+    small, large = ordered[:3], ordered[-3:]
+    assert np.mean([severity(s, before, foreground) for s in small]) < np.mean(
+        [severity(s, before, foreground) for s in large]
+    )
+
+
+@pytest.mark.parametrize(
+    ("defects", "grade"),
+    [
+        ([], Grade.LIKE_NEW),
+        ([(DefectType.STAIN, 0.1)], Grade.EXCELLENT),
+        ([(DefectType.STAIN, 0.2)], Grade.VERY_GOOD),
+        ([(DefectType.STAIN, 0.2), (DefectType.PILLING, 0.1)], Grade.GOOD),
+        ([(DefectType.FADING, 0.55)], Grade.FAIR),
+        ([(DefectType.STAIN, 0.6), (DefectType.SCUFF, 0.7)], Grade.POOR),
+        ([(DefectType.HOLE, 0.5)], Grade.FAIR),
+        ([(DefectType.HOLE, 0.5), (DefectType.TEAR, 0.5)], Grade.POOR),
+        ([(DefectType.TEAR, 0.9)], Grade.REJECT),
+    ],
+)
+def test_grade_rule_table(defects: list, grade: Grade) -> None:
+    assert grade_for(defects) is grade
+
+
+def clean_manifest(folder: Path, count: int = 4) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    items = []
+    for index in range(count):
+        Image.fromarray(garment_photo(index)).save(folder / f"shirt{index}.jpg", quality=95)
+        photo = Photo(path=f"shirt{index}.jpg", sha256=f"{index:064x}")
+        items.append(
+            Item(
+                id=f"shirt{index}",
+                photos=[photo],
+                category="shirt",
+                split="train",
+                source=Source(dataset="generated", license="CC0-1.0"),
+            )
+        )
+    write_manifest(items, folder / "clean.jsonl")
+    return folder / "clean.jsonl"
+
+
+@pytest.mark.slow
+def test_builder_writes_a_manifest_with_masks_and_grades(tmp_path: Path) -> None:
+    manifest = clean_manifest(tmp_path / "clean")
+    out = tmp_path / "composited"
+    arguments = ["data", "composite", "--manifest", str(manifest), "--out", str(out), "--workers", "1"]
+    assert main([*arguments, "--contact-sheet", str(tmp_path / "sheet.png")]) == 0
+    items = read_manifest(out / "manifest.jsonl")
+    assert len(items) == 12 and {item.group for item in items} == {f"shirt{i}" for i in range(4)}
+    clean = [item for item in items if item.id.endswith("#clean")]
+    assert all(item.photos[0].defects == [] and item.grade.value == "like_new" for item in clean)
+    for item in items:
+        for defect in item.photos[0].defects:
+            assert resolve_photo_path(out / "manifest.jsonl", defect.mask).is_file() and defect.severity is not None
+    assert (tmp_path / "sheet.png").stat().st_size > 0
+
+
+@pytest.mark.slow
+def test_same_seed_same_bytes_other_seed_other_bytes(tmp_path: Path) -> None:
+    manifest = clean_manifest(tmp_path / "clean", count=1)
+    outputs = []
+    for name, seed in (("a", "0"), ("b", "0"), ("c", "1")):
+        main(["data", "composite", "--manifest", str(manifest), "--out", str(tmp_path / name), "--seed", seed])
+        outputs.append((tmp_path / name / "photos" / "shirt0_c1.jpg").read_bytes())
+    assert outputs[0] == outputs[1] != outputs[2]
+
+
+def test_missing_manifest_is_a_clear_error(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    assert main(["data", "composite", "--manifest", str(tmp_path / "none.jsonl")]) == 2
+    assert "data import" in capsys.readouterr().out
+
+
+@pytest.mark.real_data
+@pytest.mark.slow
+def test_real_clothing_photos_composite(shared_datasets: Path, tmp_path: Path) -> None:
+    clean = tmp_path / "clean.jsonl"
+    assert (
+        main(
+            [
+                "data",
+                "import",
+                "--catalog",
+                "clothing-small",
+                "--out",
+                str(clean),
+                "--datasets-root",
+                str(shared_datasets),
+            ]
+        )
+        == 0
+    )
+    assert main(["data", "composite", "--manifest", str(clean), "--out", str(tmp_path / "c"), "--limit", "8"]) == 0
+    items = read_manifest(tmp_path / "c" / "manifest.jsonl")
+    assert len(items) >= 16 and any(item.photos[0].defects for item in items)
