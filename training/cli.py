@@ -19,6 +19,7 @@ COMMAND_GROUPS: dict[str, tuple[str, ...]] = {
         "training.commands.model_calibrate",
         "training.commands.model_export",
         "training.commands.evaluate",
+        "training.commands.model_promote",
     ),
 }
 GROUP_HELP = {

@@ -14,7 +14,8 @@ EPILOG = """\
 Writes BUNDLE_DIR/model.onnx (preprocessing inside: uint8 photos in, named calibrated outputs out) and
 BUNDLE_DIR/bundle.json (labels, thresholds, calibration, metrics, training data and licenses, sha256 of
 every file). Refuses to write the bundle if ONNX Runtime and torch disagree on real validation photos.
-Metrics: pass --metrics FILE (the metrics.json of `model evaluate`) to record them in the bundle.
+Metrics: pass --metrics NAME=FILE (repeatable; FILE is the metrics.json of `model evaluate`) to record
+each headline metric in bundle.json as NAME.SECTION.METRIC.
 
 example:
   secondlook model export --run var/runs/default --out var/bundles/default --name default --version 0.1.0
@@ -33,30 +34,34 @@ def add_command(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--out", type=Path, required=True, help="bundle folder to write")
     parser.add_argument("--name", default="secondlook", help="bundle name")
     parser.add_argument("--version", default="0.1.0", help="bundle version")
-    parser.add_argument("--metrics", type=Path, help="metrics.json to record in bundle.json")
+    parser.add_argument(
+        "--metrics", action="append", default=[], metavar="NAME=FILE", help="metrics.json of `model evaluate`"
+    )
     parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
     folder = RunFolder(args.run)
     try:
-        metrics = _flat_metrics(json.loads(args.metrics.read_text())) if args.metrics else {}
+        metrics = headline_metrics(args.metrics)
         metadata = bundle_metadata(folder, args.name, args.version, metrics)
         written = export_bundle(build_network(folder), metadata, args.out, parity_photos(folder))
-    except (CheckpointError, ExportParityError, FileNotFoundError) as error:
+    except (CheckpointError, ExportParityError, FileNotFoundError, ValueError) as error:
         print(f"error: {error}")
         return 2
     print(f"bundle written: {args.out} (parity max |diff| {max(written.parity.values()):.2e})")
     return 0
 
 
-def _flat_metrics(document: dict, prefix: str = "") -> dict[str, float | None]:
-    """Nested metrics.json to flat `section.metric` numbers (non-numbers are left out)."""
-    flat: dict[str, float | None] = {}
-    for key, value in document.items():
-        name = f"{prefix}{key}"
-        if isinstance(value, dict):
-            flat |= _flat_metrics(value, f"{name}.")
-        elif (isinstance(value, int | float) and not isinstance(value, bool)) or value is None:
-            flat[name] = value
-    return flat
+def headline_metrics(named_files: list[str]) -> dict[str, float | None]:
+    """`NAME=metrics.json` pairs to `NAME.section.metric` values (the headline metrics of each section)."""
+    metrics: dict[str, float | None] = {}
+    for named_file in named_files:
+        name, separator, path = named_file.partition("=")
+        if not separator:
+            raise ValueError(f"--metrics needs NAME=FILE, e.g. composited=var/reports/x/metrics.json; got {named_file}")
+        sections = json.loads(Path(path).read_text(encoding="utf-8"))["sections"]
+        for section, content in sections.items():
+            for metric, entry in content.get("metrics", {}).items():
+                metrics[f"{name}.{section}.{metric}"] = entry.get("value")
+    return metrics
