@@ -22,7 +22,7 @@ TYPE_COLOURS = {
 }
 
 
-def contact_sheet(manifest: Path, out: Path, count: int = 24, columns: int = 2) -> Path:
+def contact_sheet(manifest: Path, out: Path, count: int = 20, columns: int = 2) -> Path:
     """Draw `count` damaged items (varied grades), three tiles each, `columns` items per row."""
     chosen = _varied_damaged_items(read_manifest(manifest), count)
     rows = -(-len(chosen) // columns)
@@ -31,7 +31,7 @@ def contact_sheet(manifest: Path, out: Path, count: int = 24, columns: int = 2) 
         x, y = (index % columns) * 3 * TILE, (index // columns) * (TILE + 34)
         _draw_item(sheet, manifest, item, (x, y))
     out.parent.mkdir(parents=True, exist_ok=True)
-    sheet.save(out, optimize=True)
+    sheet.quantize(256, method=Image.Quantize.FASTOCTREE).save(out, optimize=True)  # keeps the PNG small
     return out
 
 
