@@ -128,11 +128,32 @@ def compute_features(
     """Run the frozen backbone (uint8 NHWC photos -> Taps) over every sample of `refs`; features kept as float16."""
     dataset = _AugmentedPhotos(refs, categories, Preprocessing(), seed)
     loader = DataLoader(dataset, batch_size=32, num_workers=workers, persistent_workers=False)
-    parts: list[list[torch.Tensor]] = [[] for _ in range(12)]
+    cache: CachedFeatures | None = None
+    start = 0
     with torch.inference_mode():
         for pixels, defect_map, (labels, augmented, index) in tqdm(loader, desc=description, unit="batch"):
             taps = backbone(pixels)
             columns = [t.half() for t in taps] + [*labels.T.long()[:3], labels[:, 3].bool(), labels[:, 4].bool()]
-            for part, column in zip(parts, [*columns, defect_map, augmented.bool(), index.long()], strict=True):
-                part.append(column)
-    return CachedFeatures(*(torch.cat(part) for part in parts))
+            batch = CachedFeatures(*columns, defect_map, augmented.bool(), index.long())
+            cache = cache or _allocate(batch, len(dataset))
+            for target, column in zip(cache, batch, strict=True):
+                target[start : start + len(column)] = column
+            start += len(batch.category)
+    return cache or _allocate_empty()
+
+
+def _allocate(example: CachedFeatures, rows: int) -> CachedFeatures:
+    """Filled in place batch by batch, so the cache never needs twice its size in memory."""
+    return CachedFeatures(*(torch.empty((rows, *column.shape[1:]), dtype=column.dtype) for column in example))
+
+
+def _allocate_empty() -> CachedFeatures:
+    shapes = [(40, 28, 28), (112, 14, 14), (320, 7, 7), (1280,)]
+    features = [torch.empty((0, *shape), dtype=torch.float16) for shape in shapes]
+    labels = [torch.empty(0, dtype=torch.int64)] * 3 + [torch.empty(0, dtype=torch.bool)] * 2
+    rest = [
+        torch.empty((0, 28, 28), dtype=torch.uint8),
+        torch.empty(0, dtype=torch.bool),
+        torch.empty(0, dtype=torch.int64),
+    ]
+    return CachedFeatures(*features, *labels, *rest)

@@ -87,7 +87,7 @@ class DefectDecoder(nn.Module):
         size = taps.stride8.shape[-2:]
         merged = self.laterals[0](taps.stride8)
         for lateral, feature in zip(self.laterals[1:], (taps.stride16, taps.stride32), strict=True):
-            merged = merged + F.interpolate(lateral(feature), size=size, mode="bilinear", align_corners=False)
+            merged = merged + F.interpolate(lateral(feature), size=size, mode="nearest")  # cheap backward on CPU
         return self.classify(self.refine(merged))
 
 
