@@ -1,8 +1,10 @@
-"""`secondlook photos check`: run photos through intake and the ImageNet backbone, and say what each shows.
+"""`secondlook photos check`: run photos through intake, the ImageNet backbone and the grading bundle.
 
 It is the quickest end-to-end proof that a machine is set up: the same intake the service uses, the
-offline backbone weights (hash-checked), and the ImageNet top-3 for each photo. A photo that intake
-refuses prints the message a kiosk would show, and the command exits 1.
+offline backbone weights (hash-checked) with the ImageNet top-3 for each photo, and, when a model bundle
+is there (by default the shipped `grading/bundles/default`), its category, grade, anomaly score and
+defects on ONNX Runtime. A photo that intake refuses prints the message a kiosk would show, and the
+command exits 1.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import numpy as np
 from grading.intake import IntakeError, Photo, load_photo
 
 SAMPLE_PHOTOS = ("chelsea", "coffee", "rocket")  # photos that ship inside scikit-image
+DEFAULT_BUNDLE = Path(__file__).resolve().parents[2] / "grading" / "bundles" / "default"
 
 
 @dataclass(frozen=True)
@@ -38,6 +41,7 @@ def add_command(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("paths", nargs="*", type=Path, help="photo files (JPEG, PNG, WebP, HEIC)")
     parser.add_argument("--samples", action="store_true", help="use sample photos shipped inside scikit-image")
+    parser.add_argument("--bundle", type=Path, default=DEFAULT_BUNDLE, help="model bundle folder (default: shipped)")
     parser.set_defaults(handler=run)
 
 
@@ -47,7 +51,10 @@ def run(args: argparse.Namespace) -> int:
         return 2
     checked = [_check_intake(name, data) for name, data in _sample_photos()] if args.samples else []
     checked += [_check_file(path) for path in args.paths]
-    _print_predictions([item for item in checked if item.photo is not None])
+    decoded = [item for item in checked if item.photo is not None]
+    _print_predictions(decoded)
+    if decoded and (args.bundle / "bundle.json").is_file():
+        _print_grading(decoded, args.bundle)
     for item in checked:
         if item.error:
             print(f"{item.name}: refused: {item.error}")
@@ -101,3 +108,20 @@ def _print_predictions(checked: list[CheckedPhoto]) -> None:
         )
         width, height = item.photo.source_size
         print(f"{item.name}: {item.photo.source_format} {width}x{height}, intake {item.intake_ms:.1f} ms; {guesses}")
+
+
+def _print_grading(checked: list[CheckedPhoto], bundle: Path) -> None:
+    from grading.inference import load_model
+    from grading.photo_summary import summarize
+
+    model = load_model(bundle)
+    outputs = model.run(np.stack([item.photo.pixels for item in checked]))
+    print(f"grading bundle {model.metadata.name} {model.metadata.version} ({bundle}):")
+    for index, item in enumerate(checked):
+        summary = summarize(outputs, index, model.metadata)
+        defects = ", ".join(f"{d.type} {d.peak:.0%}" for d in summary.defects) or "none found"
+        print(
+            f"  {item.name}: {summary.category} {summary.category_probability:.0%}, grade {summary.grade} "
+            f"{summary.grade_probability:.0%}, anomaly {summary.anomaly_score:.2f}"
+            f"{' (anomalous)' if summary.anomalous else ''}, defects: {defects}"
+        )
