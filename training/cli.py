@@ -12,7 +12,7 @@ import sys
 from collections.abc import Sequence
 
 COMMAND_GROUPS: dict[str, tuple[str, ...]] = {
-    "data": ("training.commands.data_import", "training.commands.data_composite"),
+    "data": ("training.commands.data_import", "training.commands.data_composite", "training.commands.data_split"),
     "photos": ("training.commands.photos_check",),
     "model": (
         "training.commands.model_train",
