@@ -12,7 +12,13 @@ import sys
 from collections.abc import Sequence
 
 COMMAND_GROUPS: dict[str, tuple[str, ...]] = {
-    "data": ("training.commands.data_import", "training.commands.data_composite", "training.commands.data_split"),
+    "data": (
+        "training.commands.data_import",
+        "training.commands.data_composite",
+        "training.commands.data_split",
+        "training.commands.data_validate",
+        "training.commands.data_stats",
+    ),
     "photos": ("training.commands.photos_check",),
     "model": (
         "training.commands.model_train",

@@ -296,13 +296,13 @@ def format_report(report: SplitReport, show: int = 10) -> str:
         f"groups spanning source splits: {report.leaking_groups}",
         f"items moved: {len(report.moved)}; dropped: {len(report.dropped)}; label conflicts: {len(report.conflicts)}",
     ]
-    lines += _listing("label conflict", [f"{c.sha256[:12]}: " + _pairs(c) for c in report.conflicts], show)
+    lines += _listing("label conflict", [f"{c.sha256[:12]}: " + describe_conflict(c) for c in report.conflicts], show)
     lines += _listing("moved", [f"{m.item_id}: {m.before} -> {m.after}" for m in report.moved], show)
     lines += _listing("dropped", [f"{item_id}: {reason}" for item_id, reason in report.dropped], show)
     return "\n".join([*lines, _count_table(report.before, report.after)])
 
 
-def _pairs(conflict: LabelConflict) -> str:
+def describe_conflict(conflict: LabelConflict) -> str:
     return "; ".join(f"{item_id} ({label})" for item_id, label in zip(conflict.item_ids, conflict.labels, strict=True))
 
 
