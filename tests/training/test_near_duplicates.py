@@ -1,0 +1,61 @@
+"""Exact and near-duplicate grouping on generated photos: re-encoded copies, byte copies, corrupt files."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+
+from grading.manifest import read_manifest, write_manifest
+from tests.fixtures.photo_sets import item, photo_entry, write_near_copy, write_photo
+from training.near_duplicates import find_duplicates, hash_photos, near_pairs, photo_refs
+from training.union_find import UnionFind
+
+
+def _manifest(tmp_path: Path) -> Path:
+    original = write_photo(tmp_path / "a.jpg", 1)
+    near = write_near_copy(original, tmp_path / "a_small.jpg")
+    byte_copy = shutil.copy(original, tmp_path / "a_copy.jpg")
+    other = write_photo(tmp_path / "b.jpg", 2)
+    corrupt = tmp_path / "broken.jpg"
+    corrupt.write_bytes(original.read_bytes()[:40])
+    paths = [original, near, Path(byte_copy), other, corrupt]
+    items = [item(f"i{n}", [photo_entry(path, tmp_path)]) for n, path in enumerate(paths)]
+    write_manifest(items, tmp_path / "m.jsonl")
+    return tmp_path / "m.jsonl"
+
+
+def test_groups_exact_and_near_duplicates(tmp_path: Path) -> None:
+    manifest = _manifest(tmp_path)
+    refs = photo_refs(read_manifest(manifest), manifest)
+    groups = find_duplicates(refs, max_distance=4, progress=False)
+    assert groups.exact == ((0, 2),)  # the byte copy; the re-encode has other bytes
+    assert groups.near == ((0, 1, 2),)  # the re-encoded, resized copy joins by pHash
+    assert groups.hashed.tolist() == [True, True, True, True, False]  # the truncated JPEG is not hashed
+
+
+def test_distance_zero_finds_only_identical_hashes(tmp_path: Path) -> None:
+    manifest = _manifest(tmp_path)
+    refs = photo_refs(read_manifest(manifest), manifest)
+    hashes = hash_photos([ref.path for ref in refs], progress=False)
+    assert 3 not in {index for group in find_duplicates(refs, 0, hashes).near for index in group}
+
+
+def test_near_pairs_matches_brute_force() -> None:
+    rng = np.random.default_rng(0)
+    hashes = rng.integers(0, 2**63, size=700, dtype=np.uint64)
+    hashes[5] = hashes[600] ^ np.uint64(0b1011)  # 3 bits apart, across the 512-row block boundary
+    pairs = {tuple(pair) for pair in near_pairs(hashes, 3).tolist()}
+    expected = {
+        (i, j) for i in range(700) for j in range(i + 1, 700) if bin(int(hashes[i]) ^ int(hashes[j])).count("1") <= 3
+    }
+    assert pairs == expected and (5, 600) in pairs
+
+
+def test_union_find_is_transitive() -> None:
+    sets = UnionFind(6)
+    sets.union(0, 3)
+    sets.union(3, 5)
+    sets.union_all([1, 4])
+    assert sets.groups() == [(0, 3, 5), (1, 4), (2,)]
