@@ -24,6 +24,7 @@ from enum import StrEnum
 from pathlib import Path
 
 import numpy as np
+from pydantic import ValidationError
 
 from grading.manifest import Defect, Item, ManifestError, parse_line, resolve_photo_path
 from grading.manifest import Photo as ManifestPhoto
@@ -136,7 +137,18 @@ def _parse_finding(number: int, line: str, error: ManifestError) -> Finding:
     except (ValueError, AttributeError):
         item_id = None
     fix = "correct the field named above to match datasets/manifest.schema.json (labels: see grading/vocabulary.py)"
-    return Finding(Severity.ERROR, Check.PARSE, number, item_id, str(error), fix)
+    return Finding(Severity.ERROR, Check.PARSE, number, item_id, str(error) + _given_values(error), fix)
+
+
+def _given_values(error: ManifestError) -> str:
+    """The offending values (pydantic's message lists the allowed ones but not what the line said)."""
+    cause = error.__cause__
+    if not isinstance(cause, ValidationError):
+        return ""
+    given = [
+        repr(problem["input"]) for problem in cause.errors() if isinstance(problem.get("input"), str | int | float)
+    ]
+    return f" (given: {', '.join(given[:5])})" if given else ""
 
 
 def _duplicate_ids(entries: Sequence[_Entry]) -> list[Finding]:

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import hashlib
 import shutil
 from pathlib import Path
 
 import numpy as np
+import pytest
 
-from grading.manifest import read_manifest, write_manifest
+from grading.manifest import Item, Photo, Source, read_manifest, write_manifest
+from grading.vocabulary import Split
+from tests.conftest import shared_dataset
 from tests.fixtures.photo_sets import item, photo_entry, write_near_copy, write_photo
 from training.near_duplicates import find_duplicates, hash_photos, near_pairs, photo_refs
 from training.union_find import UnionFind
+from training.validate import Check, validate_manifest
 
 
 def _manifest(tmp_path: Path) -> Path:
@@ -59,3 +64,50 @@ def test_union_find_is_transitive() -> None:
     sets.union(3, 5)
     sets.union_all([1, 4])
     assert sets.groups() == [(0, 3, 5), (1, 4), (2,)]
+
+
+ROBOFLOW_SPLITS = {"train": Split.TRAIN, "valid": Split.VALIDATION, "test": Split.TEST}
+
+
+def _leather_items(root: Path) -> list[Item]:
+    """One item per photo of leather-defects-boxes, in its folder split (no labels: only photos matter here)."""
+    return [
+        Item(
+            id=f"{folder}/{path.name}",
+            photos=[Photo(path=str(path), sha256=hashlib.sha256(path.read_bytes()).hexdigest())],
+            split=split,
+            source=Source(dataset="leather-defects-boxes", license="CC-BY-4.0"),
+        )
+        for folder, split in ROBOFLOW_SPLITS.items()
+        for path in sorted((root / folder / "images").iterdir())
+    ]
+
+
+def _stem(item_id: str) -> str:
+    """Roboflow names an export `<original>_jpg.rf.<hash>.jpg`; the original part names the source photo."""
+    return item_id.split("/", 1)[1].split(".rf.")[0]
+
+
+@pytest.mark.real_data
+def test_finds_the_train_valid_re_exports_of_leather_defects_boxes(shared_datasets: Path, tmp_path: Path) -> None:
+    items = _leather_items(shared_dataset(shared_datasets, "leather-defects-boxes"))
+    refs = photo_refs(items, tmp_path / "m.jsonl")
+    groups = find_duplicates(refs, progress=False)
+    shared = {_stem(i.id) for i in items if i.split is Split.TRAIN} & {
+        _stem(i.id) for i in items if i.split is Split.VALIDATION
+    }
+    caught = set()
+    for group in groups.near:
+        by_split = {(items[refs[photo].item].split, _stem(items[refs[photo].item].id)) for photo in group}
+        caught |= {stem for split, stem in by_split if split is Split.TRAIN and (Split.VALIDATION, stem) in by_split}
+    assert len(shared) == 188 and groups.exact == ()  # re-exports: no byte-identical pair
+    assert len(caught) >= 150, f"only {len(caught)} of 188 re-exported photos found"  # 157 measured at 4 bits
+
+
+@pytest.mark.real_data
+def test_validate_reports_the_leather_leak(shared_datasets: Path, tmp_path: Path) -> None:
+    items = _leather_items(shared_dataset(shared_datasets, "leather-defects-boxes"))
+    write_manifest(items, tmp_path / "m.jsonl")
+    report = validate_manifest(tmp_path / "m.jsonl", progress=False)
+    assert {finding.check for finding in report.findings} == {Check.LEAK_NEAR}
+    assert len(report.errors) >= 100 and report.exit_code == 1

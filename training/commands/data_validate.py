@@ -54,7 +54,11 @@ def run(args: argparse.Namespace) -> int:
         )
         return 2
     start = time.perf_counter()
-    report = validate_manifest(args.manifest, args.near_duplicate_distance, args.workers, not args.no_progress)
+    try:
+        report = validate_manifest(args.manifest, args.near_duplicate_distance, args.workers, not args.no_progress)
+    except (UnicodeDecodeError, PermissionError) as error:
+        print(f"error: cannot read {args.manifest} as a UTF-8 JSON Lines manifest ({error})", file=sys.stderr)
+        return 2
     print(format_report(report, args.limit))
     print(f"checked in {time.perf_counter() - start:.1f} s")
     return report.exit_code
