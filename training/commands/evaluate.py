@@ -10,14 +10,17 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from grading.bundle import BundleError
 from grading.manifest import ManifestError
 from grading.vocabulary import Split
-from training.evaluation.metrics import Metric
-from training.evaluation.predictions import BATCH_SIZE, EvaluationInputError
-from training.evaluation.report import format_value
-from training.evaluation.run import Evaluation, evaluate_bundle
+
+if TYPE_CHECKING:
+    from training.evaluation.metrics import Metric
+    from training.evaluation.run import Evaluation
+
+BATCH_SIZE = 32  # photos per ONNX Runtime call; matplotlib and scipy load only when the command runs
 
 
 def add_command(subparsers: argparse._SubParsersAction) -> None:
@@ -48,6 +51,9 @@ def _positive(text: str) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
+    from training.evaluation.predictions import EvaluationInputError
+    from training.evaluation.run import evaluate_bundle
+
     try:
         evaluation = evaluate_bundle(args.bundle, args.manifest, args.split, args.out, args.limit, args.batch_size)
     except (BundleError, EvaluationInputError, ManifestError) as error:
@@ -68,4 +74,6 @@ def _print_summary(evaluation: Evaluation) -> None:
 
 
 def _shown(name: str, metric: Metric) -> str:
+    from training.evaluation.report import format_value
+
     return f"{name} {format_value(name, metric)} (n={metric.n})"

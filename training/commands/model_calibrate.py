@@ -5,14 +5,11 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from grading.vocabulary import Split
-from training.calibration import calibrate
-from training.checkpoint import CheckpointError, RunFolder
-from training.config import load_config
-from training.feature_cache import compute_features
-from training.frozen_backbone import onnx_backbone
-from training.trainer import TrainingDataError, load_training_set
+if TYPE_CHECKING:
+    from training.checkpoint import RunFolder
+
 
 EPILOG = """\
 Reads the run's config and manifests, computes features of the validation photos, and writes the
@@ -36,6 +33,9 @@ def add_command(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from training.checkpoint import CheckpointError, RunFolder
+    from training.trainer import TrainingDataError
+
     folder = RunFolder(args.run)
     try:
         result = calibrate_run(folder)
@@ -48,15 +48,22 @@ def run(args: argparse.Namespace) -> int:
 
 
 def calibrate_run(folder: RunFolder) -> dict:
+    """Calibrate on the run's validation photos and store the result in its checkpoint.json."""
+    from grading.vocabulary import Split
+    from training.calibration import calibrate
+    from training.checkpoint import CheckpointError
+    from training.config import load_config
+    from training.feature_cache import compute_features
+    from training.frozen_backbone import onnx_backbone
+    from training.trainer import load_training_set
+
     metadata = folder.metadata()
     if not folder.config_path.is_file():
         raise CheckpointError(f"{folder.config_path} is missing; the run folder is incomplete")
     config = load_config(folder.config_path)
     categories = metadata["labels"]["categories"]
     data = load_training_set(config)
-    cache = compute_features(
-        onnx_backbone(), data.refs[Split.VALIDATION], categories, 0, config.workers, "validation"
-    )
+    cache = compute_features(onnx_backbone(), data.refs[Split.VALIDATION], categories, 0, config.workers, "validation")
     result = calibrate(
         folder.load_heads(),
         folder.load_memory(),

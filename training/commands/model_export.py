@@ -6,10 +6,6 @@ import argparse
 import json
 from pathlib import Path
 
-from training.checkpoint import CheckpointError, RunFolder
-from training.export import ExportParityError, export_bundle
-from training.packaging import build_network, bundle_metadata, parity_photos
-
 EPILOG = """\
 Writes BUNDLE_DIR/model.onnx (preprocessing inside: uint8 photos in, named calibrated outputs out) and
 BUNDLE_DIR/bundle.json (labels, thresholds, calibration, metrics, training data and licenses, sha256 of
@@ -41,6 +37,10 @@ def add_command(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from training.checkpoint import CheckpointError, RunFolder
+    from training.export import ExportParityError, export_bundle
+    from training.packaging import build_network, bundle_metadata, parity_photos
+
     folder = RunFolder(args.run)
     try:
         metrics = headline_metrics(args.metrics)

@@ -5,9 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from training.checkpoint import CheckpointError
 from training.config import ConfigError, load_config
-from training.trainer import TrainingDataError, train
 
 EPILOG = """\
 Manifests need splits (train / validation; test is kept for `model evaluate`). Each head learns from the
@@ -41,6 +39,9 @@ def add_command(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from training.checkpoint import CheckpointError
+    from training.trainer import TrainingDataError, train
+
     overrides = list(args.set)
     if args.manifest:
         overrides.append("manifests=[" + ", ".join(f"'{path}'" for path in args.manifest) + "]")
