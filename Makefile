@@ -41,8 +41,10 @@ default-bundle: setup
 	$(SL) data import --catalog clothing-small
 	$(SL) data import --catalog leather-defects-boxes
 	$(SL) data import --catalog fabric-defects-boxes
-	$(SL) data split $(MANIFESTS)/leather-defects-boxes.jsonl --mode keep-source --out $(MANIFESTS)/leather-defects-boxes.split.jsonl
-	$(SL) data split $(MANIFESTS)/fabric-defects-boxes.jsonl --mode ratios --out $(MANIFESTS)/fabric-defects-boxes.split.jsonl
+	$(SL) data split $(MANIFESTS)/leather-defects-boxes.jsonl --mode ratios --ratios 0.8,0.1,0.1 \
+		--out $(MANIFESTS)/leather-defects-boxes.split.jsonl
+	$(SL) data split $(MANIFESTS)/fabric-defects-boxes.jsonl --mode ratios --ratios 0.6,0.2,0.2 \
+		--out $(MANIFESTS)/fabric-defects-boxes.split.jsonl
 	$(SL) data composite --manifest $(MANIFESTS)/clothing-small.jsonl --out var/composited \
 		--contact-sheet datasets/docs/composite_contact_sheet.png
 	$(SL) model train --config training/recipes/default.yaml

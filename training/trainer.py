@@ -79,7 +79,8 @@ def _require_splits(path: Path, items: list) -> None:
 
 def _describe_source(path: Path, items: list) -> dict[str, object]:
     licenses = sorted({item.source.license for item in items})
-    return {"name": path.stem, "license": ", ".join(licenses), "items": len(items)}
+    name = path.parent.name if path.stem == "manifest" else path.stem  # var/composited/manifest.jsonl -> composited
+    return {"name": name, "license": ", ".join(licenses), "items": len(items)}
 
 
 def train(config: TrainConfig, resume: bool = False) -> RunFolder:
