@@ -30,7 +30,7 @@ bench: setup
 	$(PY) bench/intake_bench.py
 
 # Retrain the default bundle from ../shared/datasets (licensed sets only), evaluate it, and ship it to
-# grading/bundles/default only if no recorded metric gets worse. About 25-30 minutes on 2 cores.
+# grading/bundles/default only if no recorded metric gets worse. About 20 minutes on 2 cores.
 SL := $(VENV)/bin/secondlook
 MANIFESTS := var/manifests
 CANDIDATE := var/bundles/default-candidate
