@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import io
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -93,8 +93,17 @@ def inspect_photos(tasks: Sequence[PhotoTask], workers: int = 2, progress: bool 
     with bar:
         if workers > 1 and len(tasks) >= _PARALLEL_FROM:
             with ProcessPoolExecutor(workers) as pool:
-                return [bar.update() or facts for facts in pool.map(inspect_photo, tasks, chunksize=32)]
-        return [bar.update() or inspect_photo(task) for task in tasks]
+                return _counted(pool.map(inspect_photo, tasks, chunksize=32), bar)
+        return _counted(map(inspect_photo, tasks), bar)
+
+
+def _counted(facts: Iterable[PhotoFacts], bar: tqdm) -> list[PhotoFacts]:
+    """Collect facts, ticking the progress bar once per photo (`tqdm.update` returns a flag, not None)."""
+    collected = []
+    for item in facts:
+        bar.update()
+        collected.append(item)
+    return collected
 
 
 def _stored_size(data: bytes) -> tuple[int, int] | None:

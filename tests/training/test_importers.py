@@ -345,3 +345,12 @@ def test_an_unreadable_photo_is_imported_with_a_note(tmp_path: Path) -> None:
                             load_label_map(fixture.label_map))  # fmt: skip
     summary = import_dataset(request, progress=False)
     assert any("zz.jpg: no decoder recognises" in note for note in summary.notes)
+
+
+def test_roboflow_export_names_group_copies_of_one_source_photo() -> None:
+    from training.importers.yolo import roboflow_source_name
+
+    first = Path("Borello_0009_Fuchsia-1-_jpg.rf.e5f427ac752b21972849b4d2caca0f71.jpg")
+    second = Path("Borello_0009_Fuchsia-1-_jpg.rf.17adafdc9b95a08b229721f69bba47a6.jpg")
+    assert roboflow_source_name(first) == roboflow_source_name(second) == "Borello_0009_Fuchsia-1-"
+    assert roboflow_source_name(Path("S7.jpeg")) is None

@@ -221,3 +221,14 @@ def test_command_help_has_an_example(capsys: pytest.CaptureFixture[str]) -> None
     with pytest.raises(SystemExit):
         _run(["--help"])
     assert "secondlook data validate var/" in capsys.readouterr().out
+
+
+def test_reading_photos_with_a_progress_bar_returns_their_facts(tmp_path: Path) -> None:
+    """Regression: `tqdm.update()` returns True when it redraws, which once replaced the facts with True."""
+    from training.photo_facts import PhotoFacts, PhotoTask, inspect_photos
+
+    paths = [tmp_path / f"p{i}.png" for i in range(3)]
+    for path in paths:
+        Image.new("RGB", (64, 48), "red").save(path)
+    facts = inspect_photos([PhotoTask(path, ()) for path in paths], workers=1, progress=True)
+    assert all(isinstance(fact, PhotoFacts) and fact.found for fact in facts)

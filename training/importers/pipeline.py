@@ -90,6 +90,7 @@ def _item(draft: ItemDraft, photos: list[Photo], root: Path, request: ImportRequ
         category=draft.category,
         authenticity=draft.authenticity,
         split=draft.split,
+        group=f"{request.dataset}/{draft.group}" if draft.group else None,
         source=Source(dataset=request.dataset, license=request.license, original_path=original),
     )
 

@@ -13,6 +13,7 @@ never labeled (leather-defects-boxes/test), so it becomes `defects=None` unless 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import StrEnum
@@ -68,7 +69,21 @@ def import_yolo(root: Path, context: ImportContext) -> Iterator[ItemDraft]:
         _note_orphan_labels(folder, photos, root, context)
         for photo in photos:
             draft = _photo_draft(photo, folder.labels / f"{photo.stem}.txt", names, label_map, options, context)
-            yield ItemDraft(key=key_of(photo, root), photos=(draft,), split=folder.split)
+            group = roboflow_source_name(photo)
+            yield ItemDraft(key=key_of(photo, root), photos=(draft,), split=folder.split, group=group)
+
+
+ROBOFLOW_EXPORT_NAME = re.compile(r"(?P<source>.+)_(?:jpe?g|png|webp|bmp)\.rf\.[0-9a-f]{32}", re.IGNORECASE)
+
+
+def roboflow_source_name(photo: Path) -> str | None:
+    """The original file name inside a Roboflow export name (`<name>_jpg.rf.<hash>.jpg`), or None.
+
+    Roboflow exports every augmented or re-split copy of one source photo under that photo's name, so
+    the name groups copies that a perceptual hash misses (crops, pasted patches).
+    """
+    match = ROBOFLOW_EXPORT_NAME.fullmatch(photo.stem)
+    return match["source"] if match else None
 
 
 def read_class_names(data_yaml: Path) -> list[str]:
