@@ -47,7 +47,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    """Run one command; argument errors (argparse prints them) and --help return their exit status."""
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as exit_request:
+        return int(exit_request.code or 0)
     return args.handler(args)
 
 

@@ -134,7 +134,7 @@ def test_same_seed_same_bytes_other_seed_other_bytes(tmp_path: Path) -> None:
 
 def test_missing_manifest_is_a_clear_error(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     assert main(["data", "composite", "--manifest", str(tmp_path / "none.jsonl")]) == 2
-    assert "data import" in capsys.readouterr().out
+    assert "data import" in capsys.readouterr().err
 
 
 @pytest.mark.real_data

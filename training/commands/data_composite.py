@@ -8,6 +8,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from grading.manifest import ManifestError
+from training.commands.arguments import existing_manifest
 from training.compositing.builder import CompositeSettings, composite_set
 from training.compositing.contact_sheet import contact_sheet
 
@@ -32,7 +33,7 @@ def add_command(subparsers: argparse._SubParsersAction) -> None:
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--manifest", type=Path, required=True, help="manifest of clean photos")
+    parser.add_argument("--manifest", type=existing_manifest, required=True, help="manifest of clean photos")
     parser.add_argument("--out", type=Path, default=Path("var/composited"), help="output folder")
     parser.add_argument("--per-photo", type=int, default=2, help="damaged copies per clean photo")
     parser.add_argument("--seed", type=int, default=0)
@@ -43,9 +44,6 @@ def add_command(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    if not args.manifest.is_file():
-        print(f"error: manifest {args.manifest} not found; make one with `secondlook data import`")
-        return 2
     if args.per_photo < 1:
         print("error: --per-photo must be at least 1")
         return 2

@@ -32,6 +32,7 @@ import time
 from pathlib import Path
 
 from grading.manifest import Defect, Item, ManifestError, read_manifest, write_manifest
+from training.commands.arguments import existing_manifest
 from training.near_duplicates import DEFAULT_MAX_DISTANCE
 from training.splits import (
     ConflictPolicy,
@@ -55,7 +56,7 @@ def add_command(subparsers: argparse._SubParsersAction) -> None:
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("manifest", type=Path, help="manifest v1 file (JSON Lines) to split")
+    parser.add_argument("manifest", type=existing_manifest, help="manifest v1 file (JSON Lines) to split")
     parser.add_argument("--out", type=Path, required=True, help="manifest to write, with the new splits")
     parser.add_argument("--mode", choices=[str(mode) for mode in SplitMode], default=str(SplitMode.KEEP_SOURCE))
     parser.add_argument("--ratios", default="0.8,0.1,0.1", help="train,validation,test summing to 1")
@@ -109,8 +110,6 @@ def parse_ratios(text: str) -> tuple[float, float, float]:
 
 
 def _read(path: Path) -> list[Item]:
-    if not Path(path).is_file():
-        raise UsageError(f"manifest {path} does not exist; make one with `secondlook data import`")
     return read_manifest(path)
 
 

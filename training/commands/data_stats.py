@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 
 from grading.manifest import ManifestError, read_manifest
+from training.commands.arguments import existing_manifest
 from training.stats import format_stats, manifest_stats, write_histogram
 
 
@@ -25,17 +26,12 @@ def add_command(subparsers: argparse._SubParsersAction) -> None:
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("manifest", type=Path, help="manifest v1 file (JSON Lines)")
+    parser.add_argument("manifest", type=existing_manifest, help="manifest v1 file (JSON Lines)")
     parser.add_argument("--histogram", type=Path, metavar="FILE.png", help="also write bar charts to this PNG")
     parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    if not args.manifest.is_file():
-        print(
-            f"error: manifest {args.manifest} does not exist; make one with `secondlook data import`", file=sys.stderr
-        )
-        return 2
     try:
         stats = manifest_stats(read_manifest(args.manifest))
     except ManifestError as error:

@@ -18,8 +18,8 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from pathlib import Path
 
+from training.commands.arguments import existing_manifest
 from training.near_duplicates import DEFAULT_MAX_DISTANCE
 from training.validate import format_report, validate_manifest
 
@@ -31,7 +31,7 @@ def add_command(subparsers: argparse._SubParsersAction) -> None:
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("manifest", type=Path, help="manifest v1 file (JSON Lines)")
+    parser.add_argument("manifest", type=existing_manifest, help="manifest v1 file (JSON Lines)")
     parser.add_argument(
         "--near-duplicate-distance", type=int, default=DEFAULT_MAX_DISTANCE, help="pHash bits (of 64), 0 = identical"
     )
@@ -42,11 +42,6 @@ def add_command(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    if not args.manifest.is_file():
-        print(
-            f"error: manifest {args.manifest} does not exist; make one with `secondlook data import`", file=sys.stderr
-        )
-        return 2
     if not 0 <= args.near_duplicate_distance < 64:
         print(
             f"error: --near-duplicate-distance is in pHash bits, 0..63; got {args.near_duplicate_distance}",
