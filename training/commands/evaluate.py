@@ -15,12 +15,11 @@ from typing import TYPE_CHECKING
 from grading.bundle import BundleError
 from grading.manifest import ManifestError
 from grading.vocabulary import Split
+from training.evaluation import BATCH_SIZE
 
 if TYPE_CHECKING:
     from training.evaluation.metrics import Metric
     from training.evaluation.run import Evaluation
-
-BATCH_SIZE = 32  # photos per ONNX Runtime call; matplotlib and scipy load only when the command runs
 
 
 def add_command(subparsers: argparse._SubParsersAction) -> None:

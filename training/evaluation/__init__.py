@@ -4,3 +4,5 @@
 result per task (category, defects, anomaly, grade, authenticity), computing only what the manifest's labels
 allow; `plots` and `gallery` draw them; `report` writes `metrics.json` and `report.html`.
 """
+
+BATCH_SIZE = 32  # photos per ONNX Runtime call; defined here so the CLI reads it without heavy imports

@@ -21,9 +21,8 @@ from grading.intake import IntakeError
 from grading.manifest import Item, read_manifest
 from grading.network_outputs import NetworkOutputs
 from grading.vocabulary import Split
+from training.evaluation import BATCH_SIZE
 from training.photo_targets import PhotoTarget, load_photo_target
-
-BATCH_SIZE = 32
 
 
 class EvaluationInputError(ValueError):

@@ -8,10 +8,11 @@ from pathlib import Path
 
 from grading.inference import load_model
 from grading.vocabulary import Split
+from training.evaluation import BATCH_SIZE
 from training.evaluation.defect_sections import anomaly_section, defect_section
 from training.evaluation.gallery import draw_gallery, pick_errors
 from training.evaluation.item_sections import authenticity_section, category_section, grade_section
-from training.evaluation.predictions import BATCH_SIZE, collect_predictions, split_items
+from training.evaluation.predictions import collect_predictions, split_items
 from training.evaluation.report import RunInfo, write_report
 from training.evaluation.section import Section
 
