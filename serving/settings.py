@@ -1,0 +1,71 @@
+"""Service settings: defaults < environment (`SECONDLOOK_*`) < arguments; built once, passed to `create_app`."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from grading.policy import default_policy_path
+from grading.pricing import default_pricing_path
+
+DEFAULT_BUNDLE = Path(__file__).resolve().parents[1] / "grading" / "bundles" / "default"
+ENV_PREFIX = "SECONDLOOK_"
+
+
+class WebhookEndpoint(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    url: str
+    secret: str = Field(min_length=16, description="shared secret for the HMAC-SHA256 signature header")
+    events: list[str] = Field(default_factory=lambda: ["item.graded", "item.decided"])
+
+
+class Settings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    data_dir: Path = Path("var/service")
+    database_url: str | None = Field(None, description="SQLAlchemy URL; default: SQLite file in data_dir (WAL)")
+    bundle: Path = DEFAULT_BUNDLE
+    policy: Path = Field(default_factory=default_policy_path)
+    pricing: Path = Field(default_factory=default_pricing_path)
+    inference_threads: int = 2
+    max_batch: int = 8
+    max_wait_ms: float = 4.0
+    max_queued_photos: int = 64
+    job_workers: int = 2
+    max_pending_jobs: int = 500
+    job_lease_seconds: float = 120.0
+    job_max_attempts: int = 3
+    max_photos_per_item: int = 8
+    max_kiosk_photos: int = 4
+    max_photo_bytes: int = 25 * 1024 * 1024
+    webhooks: list[WebhookEndpoint] = Field(default_factory=list)
+    webhook_poll_seconds: float = 0.5
+    webhook_max_attempts: int = 12
+    start_background: bool = True  # job workers and webhook delivery; tests may switch them off
+
+    @field_validator("job_workers", "max_batch", "inference_threads", "max_queued_photos")
+    @classmethod
+    def _positive(cls, value: int) -> int:
+        if value < 1:
+            raise ValueError("must be at least 1")
+        return value
+
+    @property
+    def photos_dir(self) -> Path:
+        return self.data_dir / "photos"
+
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{(self.data_dir / 'secondlook.db').resolve()}"
+
+
+def settings_from_environment(**overrides: object) -> Settings:
+    """`SECONDLOOK_DATA_DIR`, `SECONDLOOK_DATABASE_URL`, `SECONDLOOK_BUNDLE`, … then explicit overrides."""
+    values: dict[str, object] = {}
+    for name in Settings.model_fields:
+        raw = os.environ.get(ENV_PREFIX + name.upper())
+        if raw is not None and name != "webhooks":
+            values[name] = raw
+    values.update({key: value for key, value in overrides.items() if value is not None})
+    return Settings.model_validate(values)
