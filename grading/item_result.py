@@ -1,0 +1,139 @@
+"""The result of grading one item: flat, frozen, JSON-serialisable with `model_dump(mode="json")`.
+
+Every result names the model, policy and pricing versions that produced it, so a decision can be audited
+and reproduced later.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict
+
+from grading.authenticity import AuthenticityVerdict
+from grading.policy import RejectReason, ReviewReason
+from grading.vocabulary import DefectType, View
+
+
+class Decision(StrEnum):
+    LIST = "list"
+    REVIEW = "review"
+    REJECT = "reject"
+
+
+class FloorSource(StrEnum):
+    SEVERITY = "severity"
+    CRITICAL = "critical"
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Reason(_Frozen):
+    """A machine-readable code and a sentence for the reviewer."""
+
+    code: ReviewReason | RejectReason
+    detail: str
+
+
+class CategoryResult(_Frozen):
+    declared: str | None
+    predicted: str
+    probability: float
+    used: str
+
+
+class FloorResult(_Frozen):
+    """The strongest floor among defects; `applied` when it made the grade worse than the model's."""
+
+    grade: str
+    source: FloorSource
+    detail: str
+    applied: bool
+
+
+class GradeResult(_Frozen):
+    """`confidence` is the item's grade probability within the policy's band around `model_grade`."""
+
+    name: str
+    rank: int
+    confidence: float
+    model_grade: str
+    floor: FloorResult | None
+
+
+class DefectResult(_Frozen):
+    """One defect region; `counted` is False when merged away as a duplicate of another photo's reading."""
+
+    type: DefectType
+    photo_id: str
+    view: View
+    box: tuple[float, float, float, float]
+    size_cm: float
+    area_cm2: float
+    severity: float
+    peak: float
+    counted: bool
+    possible_design_feature: bool = False
+
+
+class AnomalyResult(_Frozen):
+    max_score: float
+    per_photo: dict[str, float]
+    used: bool
+
+
+class AuthenticityResult(_Frozen):
+    verdict: AuthenticityVerdict
+    counterfeit_probability: float
+    reference_similarity: float | None
+    references: int
+
+
+class VoucherOffer(_Frozen):
+    cash: float
+    store_credit: float
+
+
+class PriceResult(_Frozen):
+    """A station gets `list_price`, a kiosk a `voucher`; provisional while the decision is review."""
+
+    currency: str
+    list_price: float | None
+    voucher: VoucherOffer | None
+    factors: dict[str, float | str]
+
+
+class ListingResult(_Frozen):
+    condition_label: str
+    condition_note: str
+    department: str
+
+
+class PhotoResult(_Frozen):
+    photo_id: str
+    view: View
+    category: str
+    category_probability: float
+    grade: str
+    grade_probability: float
+    anomaly_score: float
+
+
+class ItemResult(_Frozen):
+    model_name: str
+    model_version: str
+    policy_version: str
+    pricing_version: str
+    channel: str
+    category: CategoryResult
+    grade: GradeResult
+    defects: list[DefectResult]
+    anomaly: AnomalyResult
+    authenticity: AuthenticityResult
+    decision: Decision
+    reasons: list[Reason]
+    price: PriceResult | None
+    listing: ListingResult
+    photos: list[PhotoResult]
