@@ -12,6 +12,10 @@ The rule, applied per defect type:
 
 So a stain on the front and its detail close-up count once (the more severe reading), while the same stain
 type on the front and on the back counts twice.
+
+The rule never counts one defect twice, at a price: a close-up that is the most severe reading of its type
+absorbs that type's readings on every named view (it cannot say which one it shows), so the condition note may
+then name fewer places than there are. Floors are unaffected: they read only the worst defect.
 """
 
 from __future__ import annotations

@@ -1,0 +1,216 @@
+"""The item pipeline on hand-built outputs: floors, critical defects, merge, each review reason, price, listing."""
+
+from __future__ import annotations
+
+import datetime
+import io
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from grading.authenticity import AuthenticityVerdict, ReferenceGallery
+from grading.item_grading import Channel, Decision, ItemFacts, PhotoEvidence, grade_item, split_outputs
+from grading.item_result import FloorSource, ItemResult
+from grading.network_outputs import NetworkOutputs
+from grading.policy import Abstain, AnomalyReview, GradePolicy, RejectReason, ReviewReason
+from grading.vocabulary import DefectType, Grade, View
+from tests.grading import fake_outputs as fake
+from tests.grading.fake_outputs import evidence
+
+JULY = datetime.date(2026, 7, 1)
+STATION = ItemFacts(channel=Channel.STATION, category="shirt")
+KIOSK = ItemFacts(channel=Channel.KIOSK)
+SMALL_STAIN = (DefectType.STAIN, slice(5, 6), slice(5, 6), 0.9)  # one cell: 55 cm / 28 = about 2 cm
+BIG_STAIN = (DefectType.STAIN, slice(5, 9), slice(5, 9), 0.9)  # 16 cells: about 62 cm^2
+
+
+def grade(facts: ItemFacts, photos: list[PhotoEvidence], policy: GradePolicy | None = None, **kwargs) -> ItemResult:
+    return grade_item(facts, photos, fake.metadata(), policy or fake.policy(), fake.pricing(), when=JULY, **kwargs)
+
+
+def station_pair(front: dict | None = None, back: dict | None = None) -> list[PhotoEvidence]:
+    return [evidence("f", View.FRONT, **(front or {})), evidence("b", View.BACK, **(back or {}))]
+
+
+def codes(result: ItemResult) -> set[str]:
+    return {reason.code for reason in result.reasons}
+
+
+def test_a_clean_confident_station_item_is_listed_with_versions_price_and_listing() -> None:
+    result = grade(STATION, station_pair())
+    assert (result.decision, result.reasons) == (Decision.LIST, [])
+    assert (result.grade.name, result.grade.floor) == ("like_new", None)
+    assert (result.model_version, result.policy_version, result.pricing_version) == ("0.0.1", "2026.11.1", "2026.11.1")
+    assert result.price.list_price == 16.99 and result.price.voucher is None  # 20 x 0.85 = 17
+    assert result.listing.condition_note == "No visible defects found in the photos."
+    assert result.listing.department == "Ladies"
+    assert [photo.photo_id for photo in result.photos] == ["f", "b"]
+    assert result.model_dump(mode="json")["decision"] == "list"
+
+
+def test_kiosk_gets_a_voucher_offer() -> None:
+    result = grade(KIOSK, [evidence("p", View.UNSPECIFIED)])
+    assert result.decision is Decision.LIST
+    assert result.price.list_price is None
+    assert (result.price.voucher.cash, result.price.voucher.store_credit) == (6.5, 8.0)  # 20 x 0.85 x 0.4 = 6.8
+
+
+def test_a_small_defect_floors_to_excellent_and_a_large_one_further() -> None:
+    small = grade(STATION, station_pair(front={"blobs": [SMALL_STAIN]}))
+    assert (small.grade.model_grade, small.grade.name) == ("like_new", "excellent")
+    assert small.grade.floor.source is FloorSource.SEVERITY and small.grade.floor.applied
+    assert small.listing.condition_note == "Small stain on front, about 2 cm."
+    large = grade(STATION, station_pair(front={"blobs": [BIG_STAIN]}))
+    assert large.grade.name == "fair"  # severity 61.7 >= 60
+    assert large.defects[0].box == (40.0, 40.0, 72.0, 72.0)
+
+
+def test_a_floor_never_improves_the_model_grade() -> None:
+    result = grade(STATION, station_pair({"blobs": [SMALL_STAIN], "grade": Grade.POOR}, {"grade": Grade.POOR}))
+    assert result.grade.name == "poor" and not result.grade.floor.applied
+
+
+def test_the_same_stain_on_front_and_detail_counts_once_but_front_and_back_twice() -> None:
+    photos = [evidence("f", View.FRONT, blobs=[BIG_STAIN]), evidence("d", View.DETAIL, blobs=[SMALL_STAIN])]
+    result = grade(STATION, [*photos, evidence("b", View.BACK, blobs=[SMALL_STAIN])])
+    assert {(d.photo_id, d.counted) for d in result.defects} == {("f", True), ("b", True), ("d", False)}
+    assert result.listing.condition_note == "Medium stain on front, about 8 cm. Small stain on back, about 2 cm."
+    close_up_worse = grade(
+        STATION, [evidence("f", View.FRONT, blobs=[SMALL_STAIN]), evidence("d", View.DETAIL, blobs=[BIG_STAIN])]
+    )
+    assert {(d.photo_id, d.counted) for d in close_up_worse.defects} == {("d", True), ("f", False)}
+
+
+def test_a_hole_in_leather_rejects() -> None:
+    facts = STATION.model_copy(update={"material": "leather"})
+    result = grade(facts, station_pair({"blobs": [(DefectType.HOLE, slice(1, 2), slice(1, 2), 0.9)]}))
+    assert result.decision is Decision.REJECT
+    assert codes(result) == {RejectReason.CRITICAL_DEFECT}
+    assert result.grade.name == "reject" and result.price is None
+
+
+def test_a_broken_shoe_part_floors_to_poor() -> None:
+    facts = ItemFacts(channel=Channel.STATION, category="shoes")
+    broken = (DefectType.BROKEN_PART, slice(1, 2), slice(1, 2), 0.9)
+    photos = [evidence("s", View.SIDE, category="shoes", blobs=[broken]), evidence("o", View.SOLE, category="shoes")]
+    result = grade(facts, photos)
+    assert result.grade.name == "poor" and result.grade.floor.source is FloorSource.CRITICAL
+    assert result.decision is Decision.LIST
+
+
+def test_a_rip_in_distressed_jeans_goes_to_review_instead_of_a_floor() -> None:
+    facts = STATION.model_copy(update={"category": "pants", "tags": ["Distressed denim"]})
+    tear = (DefectType.TEAR, slice(1, 4), slice(1, 4), 0.9)
+    result = grade(facts, station_pair({"blobs": [tear], "category": "pants"}, {"category": "pants"}))
+    assert result.decision is Decision.REVIEW
+    assert codes(result) == {ReviewReason.POSSIBLE_DESIGN_FEATURE}
+    assert result.grade.name == "like_new" and result.defects[0].possible_design_feature
+    assert "(may be a design feature)" in result.listing.condition_note
+
+
+@pytest.mark.parametrize(
+    ("facts", "photos", "reason"),
+    [
+        (KIOSK, [evidence(grade_probability=0.15)], ReviewReason.LOW_CONFIDENCE),
+        (KIOSK, [evidence(category_probability=0.3)], ReviewReason.LOW_CONFIDENCE),
+        (STATION, station_pair(back={"grade": Grade.POOR}), ReviewReason.VIEWS_DISAGREE),
+        (STATION, station_pair(back={"category": "shoes"}), ReviewReason.VIEWS_DISAGREE),
+        (STATION, [evidence("f", View.FRONT), evidence("s", View.SIDE)], ReviewReason.MISSING_VIEWS),
+        (STATION, [evidence("f", View.FRONT)], ReviewReason.TOO_FEW_PHOTOS),
+        (STATION, station_pair({"category": "dress"}, {"category": "dress"}), ReviewReason.CATEGORY_MISMATCH),
+        (ItemFacts(channel=Channel.KIOSK, authenticate=True), [evidence()], ReviewReason.AUTHENTICITY_INCONCLUSIVE),
+        (ItemFacts(channel=Channel.KIOSK, program="resell"), [evidence()], ReviewReason.AUTHENTICITY_INCONCLUSIVE),
+    ],
+)
+def test_each_review_reason(facts: ItemFacts, photos: list[PhotoEvidence], reason: ReviewReason) -> None:
+    result = grade(facts, photos)
+    assert result.decision is Decision.REVIEW
+    assert reason in codes(result)
+
+
+def test_suspected_counterfeit_goes_to_review_with_the_verdict() -> None:
+    references = ReferenceGallery({"line-1": np.eye(8, dtype=np.float32)[:1]})
+    facts = ItemFacts(channel=Channel.KIOSK, product_line="line-1")
+    far = np.eye(8, dtype=np.float32)[7]
+    result = grade(facts, [evidence(embedding=far)], references=references)
+    assert result.authenticity.verdict is AuthenticityVerdict.SUSPECTED_COUNTERFEIT
+    assert codes(result) == {ReviewReason.SUSPECTED_COUNTERFEIT}
+    near = grade(facts, [evidence(embedding=np.eye(8, dtype=np.float32)[0])], references=references)
+    assert near.authenticity.verdict is AuthenticityVerdict.AUTHENTIC and near.decision is Decision.LIST
+
+
+def test_anomaly_review_is_off_by_default_and_works_when_enabled() -> None:
+    photos = [evidence(anomaly=3.0)]
+    assert grade(KIOSK, photos).decision is Decision.LIST
+    policy = fake.policy().model_copy(update={"abstain": Abstain(anomaly=AnomalyReview(enabled=True))})
+    result = grade(KIOSK, photos, policy)
+    assert codes(result) == {ReviewReason.ANOMALY} and result.anomaly.used and result.anomaly.max_score == 3.0
+
+
+def test_a_grade_review_outranks_a_rejection() -> None:
+    facts = ItemFacts(channel=Channel.KIOSK, material="leather")
+    hole = (DefectType.HOLE, slice(1, 2), slice(1, 2), 0.9)
+    result = grade(facts, [evidence(blobs=[hole], grade_probability=0.2)])
+    assert result.decision is Decision.REVIEW
+    assert {ReviewReason.LOW_CONFIDENCE, RejectReason.CRITICAL_DEFECT} <= codes(result)
+
+
+def test_split_outputs_removes_the_batch_axis() -> None:
+    one = fake.outputs()
+    batch = NetworkOutputs(*(np.stack([field, field]) for field in one))
+    parts = split_outputs(batch)
+    assert len(parts) == 2 and parts[0].defect_probs.shape == one.defect_probs.shape
+    with pytest.raises(ValueError, match="batch size"):
+        split_outputs(batch._replace(embedding=batch.embedding[:1]))
+
+
+def test_bad_evidence_is_refused_with_a_clear_message() -> None:
+    with pytest.raises(ValueError, match="at least one photo"):
+        grade(KIOSK, [])
+    with pytest.raises(ValueError, match="unique"):
+        grade(KIOSK, [evidence("a"), evidence("a")])
+    batched = fake.outputs()._replace(category_probs=np.zeros((1, 10), np.float32))
+    with pytest.raises(ValueError, match=r"category_probs has shape \(1, 10\).*split_outputs"):
+        grade(KIOSK, [PhotoEvidence("a", View.FRONT, fake.photo(), batched)])
+    wrong_types = fake.outputs()._replace(defect_probs=np.zeros((5, 28, 28), np.float32))
+    with pytest.raises(ValueError, match="defect_probs"):
+        grade(KIOSK, [PhotoEvidence("a", View.FRONT, fake.photo(), wrong_types)])
+
+
+@pytest.mark.slow
+def test_the_shipped_bundle_grades_three_real_photos_end_to_end(tmp_path: Path) -> None:
+    skimage_data = pytest.importorskip("skimage.data")
+    from PIL import Image
+
+    from grading.inference import load_model
+    from grading.intake import load_photo
+
+    model = load_model(Path("grading/bundles/default"))
+    photos = []
+    for name in ("chelsea", "coffee", "astronaut"):
+        buffer = io.BytesIO()
+        Image.fromarray(getattr(skimage_data, name)()).save(buffer, format="JPEG", quality=90)
+        photos.append(load_photo(buffer.getvalue(), preprocessing=model.metadata.input.preprocessing()))
+    outputs = split_outputs(model.run(np.stack([photo.pixels for photo in photos])))
+    views = [View.FRONT, View.BACK, View.DETAIL]
+    evidence_list = [PhotoEvidence(f"p{i}", views[i], photos[i], outputs[i]) for i in range(3)]
+    result = grade_item(STATION, evidence_list, model.metadata, fake.policy(), fake.pricing(), when=JULY)
+    assert result.model_version == model.metadata.version
+    assert result.grade.name in model.metadata.labels.grades
+    assert len(result.photos) == 3 and result.decision in set(Decision)
+    for defect in result.defects:
+        left, top, right, bottom = defect.box
+        width, height = photos[int(defect.photo_id[1])].source_size
+        assert 0 <= left < right <= width + 0.5 and 0 <= top < bottom <= height + 0.5
+    assert ItemResult.model_validate_json(result.model_dump_json()) == result
+
+
+def test_the_item_pipeline_imports_no_web_database_training_or_scipy_code() -> None:
+    code = "import sys, grading.item_grading; print(' '.join(sorted(sys.modules)))"
+    loaded = set(
+        subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    )
+    assert not {"torch", "fastapi", "sqlalchemy", "scipy", "training", "serving"} & loaded
