@@ -13,6 +13,8 @@ from grading.item_result import FloorResult, FloorSource, Reason
 from grading.policy import CriticalAction, GradePolicy, RejectReason
 from grading.view_merge import ItemDefect
 
+FloorCandidate = tuple[str, FloorSource, str]  # grade, source, why
+
 
 @dataclass(frozen=True)
 class ItemTraits:
@@ -60,7 +62,7 @@ def _describe(defect: ItemDefect) -> str:
     return f"{defect.type.value} on {defect.view.value} ({defect.photo_id}), about {defect.size_cm:g} cm"
 
 
-def _severity_floors(defects: list[ItemDefect], policy: GradePolicy) -> list[tuple[str, FloorSource, str]]:
+def _severity_floors(defects: list[ItemDefect], policy: GradePolicy) -> list[FloorCandidate]:
     worst = max(defects, key=lambda defect: defect.severity, default=None)
     grade = policy.floor_for(worst.severity) if worst is not None else None
     if grade is None:
@@ -68,7 +70,7 @@ def _severity_floors(defects: list[ItemDefect], policy: GradePolicy) -> list[tup
     return [(grade, FloorSource.SEVERITY, f"{_describe(worst)}, severity {worst.severity:g}")]
 
 
-def _critical_floors(defects: list[ItemDefect], item: ItemTraits, policy: GradePolicy) -> list[tuple]:
+def _critical_floors(defects: list[ItemDefect], item: ItemTraits, policy: GradePolicy) -> list[FloorCandidate]:
     floors = []
     for defect in defects:
         for rule in policy.critical:

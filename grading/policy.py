@@ -19,7 +19,7 @@ from __future__ import annotations
 from enum import StrEnum
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, NonNegativeFloat, PositiveFloat, model_validator
 
 from grading.config_file import load_config
 from grading.vocabulary import DefectType, Grade, View
@@ -70,8 +70,8 @@ class FrameWidth(_Strict):
     """Assumed width in cm that the square model crop spans on the item (photos carry no scale)."""
 
     default_cm: float = Field(60.0, gt=0)
-    categories: dict[str, float] = Field(default_factory=dict)
-    views: dict[View, float] = Field(default_factory=dict, description="overrides the category, e.g. detail")
+    categories: dict[str, PositiveFloat] = Field(default_factory=dict)
+    views: dict[View, PositiveFloat] = Field(default_factory=dict, description="overrides the category, e.g. detail")
 
     def width_cm(self, category: str | None, view: View) -> float:
         if view in self.views:
@@ -82,8 +82,8 @@ class FrameWidth(_Strict):
 class Severity(_Strict):
     """Severity = type_weight[type] x area_cm2 x view_weight[view]; a missing weight counts as 1."""
 
-    type_weight: dict[DefectType, float] = Field(default_factory=dict)
-    view_weight: dict[View, float] = Field(default_factory=dict)
+    type_weight: dict[DefectType, NonNegativeFloat] = Field(default_factory=dict)
+    view_weight: dict[View, NonNegativeFloat] = Field(default_factory=dict)
     frame_width: FrameWidth = FrameWidth()
 
     def of(self, defect_type: DefectType, area_cm2: float, view: View) -> float:
