@@ -51,6 +51,10 @@ class LocalPhotoStore:
     def exists(self, sha256: str) -> bool:
         return self._path(sha256).is_file()
 
+    def path_of(self, sha256: str) -> Path:
+        """Where the photo lives on disk (for manifests exported to training on the same machine)."""
+        return self._path(sha256).resolve()
+
     def _path(self, sha256: str) -> Path:
         if len(sha256) != 64 or any(c not in "0123456789abcdef" for c in sha256):
             raise PhotoNotFound(sha256)

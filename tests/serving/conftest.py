@@ -7,13 +7,24 @@ server cannot be reached.
 
 from __future__ import annotations
 
+import io
 import os
+import time
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
+from PIL import Image
 from sqlalchemy import Engine, create_engine, make_url, text
 from sqlalchemy.exc import OperationalError
+
+from serving.app import create_app
+from serving.auth import create_key
+from serving.settings import Settings
+from serving.tables import Role
 
 POSTGRES_ADMIN_URL = os.environ.get("SECONDLOOK_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
@@ -45,3 +56,54 @@ def _admin_engine() -> Engine:
             f"PostgreSQL not reachable at {shown} ({error.orig}); start one or set SECONDLOOK_TEST_POSTGRES_URL"
         )
     return engine
+
+
+@dataclass(frozen=True)
+class Service:
+    """A running app (real bundle, real SQLite file, real photo folder) and one API key per role."""
+
+    client: TestClient
+    keys: dict[str, str]
+    settings: Settings
+
+    def headers(self, role: str) -> dict[str, str]:
+        return {"X-API-Key": self.keys[role]}
+
+
+def start_service(data_dir: Path, **overrides: object) -> Iterator[Service]:
+    settings = Settings(data_dir=data_dir, **overrides)
+    with TestClient(create_app(settings)) as client:
+        runtime = client.app.state.runtime
+        with runtime.sessions.begin() as session:
+            keys = {role.value: create_key(session, f"test-{role.value}", role) for role in Role}
+        yield Service(client, keys, settings)
+
+
+@pytest.fixture(scope="module")
+def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
+    """One service per test module, with background workers (station items get graded)."""
+    yield from start_service(tmp_path_factory.mktemp("service"))
+
+
+def jpeg(name: str = "astronaut", size: tuple[int, int] | None = None, quality: int = 90) -> bytes:
+    """A real photo that ships with scikit-image, as JPEG bytes."""
+    from skimage import data
+
+    image = Image.fromarray(getattr(data, name)())
+    if image.mode != "RGB":
+        image = image.convert("RGB")
+    if size:
+        image = image.resize(size)
+    buffer = io.BytesIO()
+    image.save(buffer, "JPEG", quality=quality)
+    return buffer.getvalue()
+
+
+def wait_for_status(service: Service, item_id: str, statuses: set[str], attempts: int = 600) -> dict:
+    """Poll the station route until the item reaches one of `statuses` (a guard, not a timing assertion)."""
+    for _ in range(attempts):
+        body = service.client.get(f"/v1/station/items/{item_id}", headers=service.headers("station")).json()
+        if body["status"] in statuses:
+            return body
+        time.sleep(0.05)
+    raise AssertionError(f"item {item_id} stayed {body['status']}")

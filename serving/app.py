@@ -1,0 +1,54 @@
+"""`create_app(settings)`: the FastAPI application; everything stateful is built in its lifespan."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request, Response
+from starlette.concurrency import run_in_threadpool
+
+from serving.errors import install_error_handlers
+from serving.routes import admin, health, kiosk, review, station
+from serving.runtime import start_runtime
+from serving.settings import Settings
+
+DESCRIPTION = """Grading and authentication for second-hand fashion.
+
+* **kiosk**: grade 1-4 photos synchronously, get a grade, defects and a voucher offer.
+* **station**: create an item, upload its photos (idempotent), poll for the asynchronous result.
+* **review**: the queue of flagged items, overlays, decisions, export for retraining.
+* **admin**: API keys, active versions, load a new bundle or policy without a restart.
+
+Send your key in the `X-API-Key` header. Every error is JSON: `{"error": {"code", "message"}}`.
+"""
+
+
+def create_app(settings: Settings) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.runtime = await run_in_threadpool(start_runtime, settings)
+        try:
+            yield
+        finally:
+            await run_in_threadpool(app.state.runtime.stop)
+
+    app = FastAPI(title="secondlook", version="1", description=DESCRIPTION, lifespan=lifespan)
+    install_error_handlers(app)
+    app.middleware("http")(_observe_request)
+    for module in (health, kiosk, station, review, admin):
+        app.include_router(module.router)
+    return app
+
+
+async def _observe_request(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+    """Count every request and its latency under its route template (not its raw path, which holds ids)."""
+    started = time.perf_counter()
+    response = await call_next(request)
+    route = request.scope.get("route")
+    template = getattr(route, "path", "unmatched")
+    runtime = getattr(request.app.state, "runtime", None)
+    if runtime is not None:
+        runtime.metrics.observe_request(template, request.method, response.status_code, time.perf_counter() - started)
+    return response

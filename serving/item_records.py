@@ -1,0 +1,163 @@
+"""Reading and writing items, photos, jobs and results; each function works inside the caller's transaction."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import UTC, datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from grading.item_grading import Channel, ItemFacts
+from grading.item_result import Decision
+from serving.auth import Caller
+from serving.errors import ApiError
+from serving.item_grader import Graded
+from serving.settings import WebhookEndpoint
+from serving.tables import AuditEvent, Item, ItemStatus, Job, JobStatus, Photo, PhotoMaps, Result, ReviewState
+from serving.uploads import Upload
+from serving.webhooks import enqueue_event
+
+
+def audit(session: Session, item_id: str | None, actor: str, event: str, detail: dict | None = None) -> None:
+    session.add(AuditEvent(item_id=item_id, actor=actor, event=event, detail=detail or {}))
+
+
+def request_hash(facts: ItemFacts, uploads: list[Upload]) -> str:
+    """What an idempotent retry must repeat: the facts and the photos' content."""
+    body = json.dumps([facts.model_dump(mode="json"), [(u.sha256, u.view.value) for u in uploads]], sort_keys=True)
+    return hashlib.sha256(body.encode()).hexdigest()
+
+
+def find_by_idempotency_key(session: Session, caller: Caller, key: str) -> Item | None:
+    return session.scalar(select(Item).where(Item.created_by == caller.key_id, Item.idempotency_key == key))
+
+
+def create_item(
+    session: Session, caller: Caller, facts: ItemFacts, idempotency_key: str | None = None, digest: str | None = None
+) -> Item:
+    item = Item(
+        channel=facts.channel.value,
+        facts=facts.model_dump(mode="json"),
+        created_by=caller.key_id,
+        idempotency_key=idempotency_key,
+        request_hash=digest,
+        category=facts.category,
+    )
+    session.add(item)
+    session.flush()
+    audit(session, item.id, caller.name, "item.created", {"channel": facts.channel.value})
+    return item
+
+
+def get_item(session: Session, item_id: str, *, for_update: bool = False) -> Item:
+    query = select(Item).where(Item.id == item_id)
+    item = session.scalar(query.with_for_update() if for_update else query)
+    if item is None:
+        raise ApiError(404, "unknown_item", f"No item with id '{item_id}'. Check the id the create call returned.")
+    return item
+
+
+def item_photos(session: Session, item_id: str) -> list[Photo]:
+    return list(session.scalars(select(Photo).where(Photo.item_id == item_id).order_by(Photo.position)))
+
+
+def add_photos(
+    session: Session, item: Item, uploads: list[Upload], actor: str, limit: int, ids: list[str] | None = None
+) -> list[Photo]:
+    """Attach photos (a photo whose bytes the item already has is not added twice); `ids` fixes new rows' ids."""
+    existing = item_photos(session, item.id)
+    known = {photo.sha256: photo for photo in existing}
+    fresh = [upload for upload in uploads if upload.sha256 not in known]
+    if len(existing) + len(fresh) > limit:
+        raise ApiError(
+            422,
+            "too_many_photos",
+            f"An item takes at most {limit} photos; it has {len(existing)} and this call adds {len(fresh)}.",
+        )
+    added = [_photo_row(item.id, len(existing) + i, upload) for i, upload in enumerate(fresh)]
+    if ids is not None:
+        for row, photo_id in zip(added, ids, strict=True):
+            row.id = photo_id
+    session.add_all(added)
+    session.flush()
+    if added:
+        audit(session, item.id, actor, "photos.added", {"photos": [p.id for p in added]})
+    return [known.get(u.sha256) or next(p for p in added if p.sha256 == u.sha256) for u in uploads]
+
+
+def _photo_row(item_id: str, position: int, upload: Upload) -> Photo:
+    photo = upload.photo
+    return Photo(
+        item_id=item_id,
+        position=position,
+        view=upload.view.value,
+        sha256=upload.sha256,
+        source_format=photo.source_format.value,
+        width=photo.source_size[0],
+        height=photo.source_size[1],
+        byte_size=len(upload.data),
+        crop_box=list(photo.crop_box),
+    )
+
+
+def queue_grading(session: Session, item: Item, actor: str) -> Job:
+    """Mark the item complete and add its durable grading job."""
+    job = Job(item_id=item.id)
+    session.add(job)
+    item.status = ItemStatus.QUEUED
+    audit(session, item.id, actor, "item.submitted")
+    return job
+
+
+def pending_jobs(session: Session) -> int:
+    statuses = (JobStatus.QUEUED, JobStatus.RUNNING)
+    return session.scalar(select(func.count()).select_from(Job).where(Job.status.in_(statuses))) or 0
+
+
+def record_result(
+    session: Session, item: Item, graded: Graded, endpoints: list[WebhookEndpoint], timings_ms: dict
+) -> Result:
+    """Store a grading, move the item forward, audit it and queue its `item.graded` webhook, all at once."""
+    body = graded.result.model_dump(mode="json")
+    result = Result(
+        item_id=item.id,
+        model_version=graded.result.model_version,
+        policy_version=graded.result.policy_version,
+        pricing_version=graded.result.pricing_version,
+        body=body,
+        timings_ms=timings_ms,
+    )
+    session.add(result)
+    session.flush()
+    session.add_all(PhotoMaps(result_id=result.id, photo_id=pid, maps=data) for pid, data in graded.maps.items())
+    _apply_result(item, graded)
+    audit(session, item.id, "model", "item.graded", {"result": result.id, "decision": item.decision})
+    enqueue_event(session, endpoints, "item.graded", graded_event(item, body))
+    return result
+
+
+def _apply_result(item: Item, graded: Graded) -> None:
+    result = graded.result
+    item.status = ItemStatus.GRADED
+    item.decision = result.decision.value
+    item.grade = result.grade.name
+    item.category = result.category.used
+    item.review_reasons = [reason.code.value for reason in result.reasons]
+    item.review_state = ReviewState.PENDING if result.decision is Decision.REVIEW else ReviewState.NONE
+    item.review_score = round(1.0 - result.grade.confidence, 4)
+    item.updated_at = datetime.now(UTC)
+
+
+def graded_event(item: Item, body: dict) -> dict:
+    return {"item_id": item.id, "channel": item.channel, "facts": item.facts, "result": body}
+
+
+def latest_result(session: Session, item_id: str) -> Result | None:
+    query = select(Result).where(Result.item_id == item_id).order_by(Result.created_at.desc(), Result.id.desc())
+    return session.scalars(query.limit(1)).first()
+
+
+def channel_of(item: Item) -> Channel:
+    return Channel(item.channel)

@@ -1,0 +1,149 @@
+"""The review queue and reviewer decisions: every decision is appended, audited and announced by webhook."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import Session
+
+from grading.authenticity import AuthenticityVerdict
+from serving.auth import Caller
+from serving.errors import ApiError
+from serving.item_records import audit, get_item
+from serving.settings import WebhookEndpoint
+from serving.tables import AuditEvent, Item, ReviewDecision, ReviewState
+from serving.webhooks import enqueue_event
+
+
+class ReviewAction(StrEnum):
+    APPROVE = "approve"  # the model's grade and verdict stand
+    OVERRIDE = "override"  # a different grade and/or authenticity
+    CONFIRM_COUNTERFEIT = "confirm_counterfeit"
+    INCONCLUSIVE = "inconclusive"  # the reviewer can't tell either; escalate or ask for photos
+
+
+class ReasonCode(StrEnum):
+    """Why a reviewer decided as they did; feeds retraining and model audits."""
+
+    MODEL_CORRECT = "model_correct"
+    MISSED_DEFECT = "missed_defect"
+    FALSE_DEFECT = "false_defect"
+    DESIGN_FEATURE = "design_feature"
+    SEVERITY_WRONG = "severity_wrong"
+    WRONG_CATEGORY = "wrong_category"
+    COUNTERFEIT_EVIDENCE = "counterfeit_evidence"
+    AUTHENTIC_EVIDENCE = "authentic_evidence"
+    PHOTO_QUALITY = "photo_quality"
+    OTHER = "other"
+
+
+class QueueSort(StrEnum):
+    SCORE = "score"  # most doubtful first
+    AGE = "age"  # oldest first
+
+
+class DecisionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    action: ReviewAction
+    reason_code: ReasonCode
+    grade: str | None = Field(None, description="override: the grade the item really has")
+    authenticity: AuthenticityVerdict | None = Field(None, description="override: authentic or suspected_counterfeit")
+    comment: str = Field("", max_length=2000)
+
+    @model_validator(mode="after")
+    def _override_says_what(self) -> DecisionIn:
+        if self.action is ReviewAction.OVERRIDE and self.grade is None and self.authenticity is None:
+            raise ValueError("an override needs a new 'grade' or 'authenticity'")
+        if self.reason_code is ReasonCode.OTHER and not self.comment.strip():
+            raise ValueError("reason_code 'other' needs a comment saying why")
+        return self
+
+
+def queue_query(category: str | None, channel: str | None, sort: QueueSort, include_decided: bool = False) -> Select:
+    query = select(Item).where(Item.review_state == ReviewState.PENDING)
+    if include_decided:
+        query = select(Item).where(Item.review_state.in_([ReviewState.PENDING, ReviewState.DECIDED]))
+    if category:
+        query = query.where(Item.category == category)
+    if channel:
+        query = query.where(Item.channel == channel)
+    if sort is QueueSort.SCORE:
+        return query.order_by(Item.review_score.desc().nulls_last(), Item.created_at)
+    return query.order_by(Item.created_at)
+
+
+def review_queue(session: Session, query: Select, reason: str | None, limit: int, offset: int) -> list[Item]:
+    """Items of the queue; the reason filter runs in Python because reasons are a JSON list (portable)."""
+    items = session.scalars(query).all()
+    if reason:
+        items = [item for item in items if reason in (item.review_reasons or [])]
+    return list(items[offset : offset + limit])
+
+
+def queue_counts(session: Session) -> dict[str, int]:
+    """Pending items per reason code (an item with two reasons counts under both)."""
+    counts: dict[str, int] = {}
+    for reasons in session.scalars(select(Item.review_reasons).where(Item.review_state == ReviewState.PENDING)):
+        for code in reasons or []:
+            counts[code] = counts.get(code, 0) + 1
+    return counts
+
+
+def decide(
+    session: Session,
+    item_id: str,
+    caller: Caller,
+    decision: DecisionIn,
+    grades: list[str],
+    hooks: list[WebhookEndpoint],
+) -> ReviewDecision:
+    item = get_item(session, item_id, for_update=True)
+    if item.status != "graded":
+        raise ApiError(409, "not_graded", f"Item {item_id} is {item.status}; it can be decided once it is graded.")
+    if decision.grade is not None and decision.grade not in grades:
+        raise ApiError(422, "unknown_grade", f"Unknown grade '{decision.grade}'; use one of: {', '.join(grades)}.")
+    row = ReviewDecision(
+        item_id=item.id,
+        reviewer=caller.key_id,
+        action=decision.action,
+        grade=decision.grade,
+        authenticity=decision.authenticity,
+        reason_code=decision.reason_code,
+        comment=decision.comment,
+    )
+    session.add(row)
+    _apply(item, decision)
+    session.flush()
+    detail = decision.model_dump(mode="json") | {"decision_id": row.id}
+    audit(session, item.id, caller.name, "review.decided", detail)
+    enqueue_event(session, hooks, "item.decided", {"item_id": item.id, "decision": detail, "grade": item.grade})
+    return row
+
+
+def _apply(item: Item, decision: DecisionIn) -> None:
+    item.review_state = ReviewState.DECIDED
+    item.updated_at = datetime.now(UTC)
+    if decision.grade is not None:
+        item.grade = decision.grade
+    if decision.action is ReviewAction.CONFIRM_COUNTERFEIT or decision.authenticity == "suspected_counterfeit":
+        item.decision = "reject"
+    elif decision.action in (ReviewAction.APPROVE, ReviewAction.OVERRIDE):
+        item.decision = "reject" if item.grade == "reject" else "list"
+
+
+def history(session: Session, item_id: str) -> list[AuditEvent]:
+    query = select(AuditEvent).where(AuditEvent.item_id == item_id).order_by(AuditEvent.id)
+    return list(session.scalars(query))
+
+
+def decisions(session: Session, item_id: str) -> list[ReviewDecision]:
+    query = select(ReviewDecision).where(ReviewDecision.item_id == item_id).order_by(ReviewDecision.created_at)
+    return list(session.scalars(query))
+
+
+def pending_count(session: Session) -> int:
+    query = select(func.count()).select_from(Item).where(Item.review_state == ReviewState.PENDING)
+    return session.scalar(query) or 0

@@ -1,0 +1,33 @@
+"""Liveness, readiness (the bundle is loaded and the database answers) and Prometheus metrics."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Response
+from sqlalchemy import text
+
+from serving.dependencies import RuntimeDep
+from serving.errors import ApiError
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/healthz", summary="The process is up")
+def healthz() -> dict:
+    return {"status": "ok"}
+
+
+@router.get("/readyz", summary="The model bundle is loaded and the database answers")
+def readyz(runtime: RuntimeDep) -> dict:
+    try:
+        with runtime.engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+    except Exception as error:
+        raise ApiError(503, "database_unavailable", f"The database does not answer: {error}", retry_after=5) from error
+    metadata = runtime.scheduler.model.metadata
+    return {"status": "ready", "model": {"name": metadata.name, "version": metadata.version}}
+
+
+@router.get("/metrics", summary="Prometheus metrics", response_class=Response)
+def metrics(runtime: RuntimeDep) -> Response:
+    body, content_type = runtime.metrics.render()
+    return Response(body, media_type=content_type)

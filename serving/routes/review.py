@@ -1,0 +1,186 @@
+"""Reviewer API: the queue of flagged items, an item with photos and overlays, decisions, and the export."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
+
+from serving.dependencies import ReviewerCaller, RuntimeDep
+from serving.errors import ApiError
+from serving.item_grader import decode_maps
+from serving.item_records import get_item, item_photos, latest_result
+from serving.overlays import OverlayKind, render_overlay, render_photo
+from serving.review_export import export_decisions
+from serving.review_records import (
+    DecisionIn,
+    QueueSort,
+    decide,
+    decisions,
+    history,
+    queue_counts,
+    queue_query,
+    review_queue,
+)
+from serving.runtime import Runtime
+from serving.tables import Photo, PhotoMaps, ReviewDecision
+
+router = APIRouter(prefix="/v1/review", tags=["review"])
+
+
+class QueueEntry(BaseModel):
+    item_id: str
+    channel: str
+    category: str | None
+    grade: str | None
+    decision: str | None
+    reasons: list[str]
+    score: float | None
+    created_at: datetime
+
+
+class QueuePage(BaseModel):
+    items: list[QueueEntry]
+    counts_by_reason: dict[str, int]
+
+
+@router.get("/queue", response_model=QueuePage, summary="Items waiting for a reviewer")
+def queue(
+    runtime: RuntimeDep,
+    _caller: ReviewerCaller,
+    reason: str | None = None,
+    category: str | None = None,
+    channel: str | None = None,
+    sort: QueueSort = QueueSort.SCORE,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> QueuePage:
+    with runtime.sessions() as session:
+        items = review_queue(session, queue_query(category, channel, sort), reason, limit, offset)
+        entries = [
+            QueueEntry(
+                item_id=i.id,
+                channel=i.channel,
+                category=i.category,
+                grade=i.grade,
+                decision=i.decision,
+                reasons=i.review_reasons or [],
+                score=i.review_score,
+                created_at=i.created_at,
+            )
+            for i in items
+        ]
+        return QueuePage(items=entries, counts_by_reason=queue_counts(session))
+
+
+@router.get("/items/{item_id}", summary="An item: facts, photos with links, result, decisions and history")
+def item_detail(runtime: RuntimeDep, _caller: ReviewerCaller, item_id: str) -> dict:
+    with runtime.sessions() as session:
+        return item_document(session, item_id)
+
+
+def item_document(session: Session, item_id: str) -> dict:
+    item = get_item(session, item_id)
+    result = latest_result(session, item_id)
+    base = f"/v1/review/items/{item_id}/photos"
+    photos = [
+        {
+            "id": p.id,
+            "view": p.view,
+            "width": p.width,
+            "height": p.height,
+            "url": f"{base}/{p.id}",
+            "overlays": {kind.value: f"{base}/{p.id}/overlay?kind={kind.value}" for kind in OverlayKind},
+        }
+        for p in item_photos(session, item_id)
+    ]
+    return {
+        "item_id": item.id,
+        "channel": item.channel,
+        "status": item.status,
+        "review_state": item.review_state,
+        "decision": item.decision,
+        "grade": item.grade,
+        "facts": item.facts,
+        "photos": photos,
+        "result": result.body if result else None,
+        "decisions": [_decision(d) for d in decisions(session, item_id)],
+        "history": [
+            {"at": e.created_at.isoformat(), "actor": e.actor, "event": e.event, "detail": e.detail}
+            for e in history(session, item_id)
+        ],
+    }
+
+
+def _decision(row: ReviewDecision) -> dict:
+    fields = ("id", "reviewer", "action", "grade", "authenticity", "reason_code", "comment")
+    return {name: getattr(row, name) for name in fields} | {"at": row.created_at.isoformat()}
+
+
+@router.get("/items/{item_id}/photos/{photo_id}", summary="A display copy of the photo (JPEG)")
+async def photo(runtime: RuntimeDep, _caller: ReviewerCaller, item_id: str, photo_id: str) -> Response:
+    row = await run_in_threadpool(_photo_row, runtime, item_id, photo_id)
+    data = await run_in_threadpool(runtime.store.get, row.sha256)
+    body, media_type = await run_in_threadpool(render_photo, data)
+    return Response(body, media_type=media_type, headers={"Cache-Control": "private, max-age=3600"})
+
+
+@router.get("/items/{item_id}/photos/{photo_id}/overlay", summary="The photo with defect or anomaly overlay (PNG)")
+async def overlay(
+    runtime: RuntimeDep, _caller: ReviewerCaller, item_id: str, photo_id: str, kind: OverlayKind = OverlayKind.DEFECTS
+) -> Response:
+    body = await run_in_threadpool(_overlay, runtime, item_id, photo_id, kind)
+    return Response(body, media_type="image/png", headers={"Cache-Control": "private, max-age=3600"})
+
+
+def _photo_row(runtime: Runtime, item_id: str, photo_id: str) -> Photo:
+    with runtime.sessions() as session:
+        row = session.get(Photo, photo_id)
+        if row is None or row.item_id != item_id:
+            raise ApiError(404, "unknown_photo", f"Item {item_id} has no photo '{photo_id}'.")
+        return row
+
+
+def _overlay(runtime: Runtime, item_id: str, photo_id: str, kind: OverlayKind) -> bytes:
+    row = _photo_row(runtime, item_id, photo_id)
+    with runtime.sessions() as session:
+        result = latest_result(session, item_id)
+        maps = session.scalar(
+            select(PhotoMaps).where(
+                PhotoMaps.photo_id == photo_id, PhotoMaps.result_id == (result.id if result else "")
+            )
+        )
+    if result is None or maps is None:
+        raise ApiError(404, "not_graded", f"Item {item_id} has no grading yet, so there is no overlay.")
+    defect_probs, anomaly_map = decode_maps(maps.maps)
+    boxes = [(d["type"], tuple(d["box"])) for d in result.body["defects"] if d["photo_id"] == photo_id]
+    types = runtime.scheduler.model.metadata.labels.defect_types
+    return render_overlay(
+        runtime.store.get(row.sha256), tuple(row.crop_box), defect_probs, anomaly_map, kind, types, defect_boxes=boxes
+    )
+
+
+@router.post("/items/{item_id}/decision", summary="Approve, override, confirm a counterfeit, or mark inconclusive")
+def decision(runtime: RuntimeDep, caller: ReviewerCaller, item_id: str, body: DecisionIn) -> dict:
+    grades = runtime.grader.rules.policy.grades
+    with runtime.sessions.begin() as session:
+        row = decide(session, item_id, caller, body, list(grades), runtime.settings.webhooks)
+        return {"decision_id": row.id} | item_document(session, item_id)
+
+
+@router.get("/export", summary="Reviewer decisions as a manifest (JSON Lines) for retraining")
+def export(runtime: RuntimeDep, _caller: ReviewerCaller, since: datetime | None = None) -> StreamingResponse:
+    def lines() -> Iterator[str]:
+        with runtime.sessions() as session:
+            for line in export_decisions(session, lambda sha: runtime.store.path_of(sha), since):
+                yield line if line.endswith("\n") else line + "\n"
+
+    headers = {"Content-Disposition": 'attachment; filename="review-decisions.jsonl"'}
+    return StreamingResponse(lines(), media_type="application/x-ndjson", headers=headers)

@@ -1,0 +1,77 @@
+"""Everything one service process holds, built in `create_app`'s lifespan, never at import time."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from grading.inference import load_model
+from serving.database import make_engine, migrate, session_factory
+from serving.inference_scheduler import InferenceScheduler
+from serving.item_grader import ItemGrader, load_rules
+from serving.job_queue import JobWorkers
+from serving.metrics import ServiceMetrics
+from serving.settings import Settings
+from serving.storage import LocalPhotoStore, PhotoStore
+from serving.uploads import DecodedPhotoCache
+from serving.webhooks import WebhookDispatcher
+
+log = logging.getLogger("secondlook.runtime")
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    engine: Engine
+    sessions: sessionmaker[Session]
+    store: PhotoStore
+    metrics: ServiceMetrics
+    scheduler: InferenceScheduler
+    grader: ItemGrader
+    cache: DecodedPhotoCache
+    workers: JobWorkers
+    dispatcher: WebhookDispatcher
+
+    def stop(self) -> None:
+        self.workers.stop()
+        self.dispatcher.stop()
+        self.scheduler.stop()
+        self.engine.dispose()
+
+
+def start_runtime(settings: Settings) -> Runtime:
+    """Open the database (migrating it), the photo store and the model, then start the background threads."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    engine = make_engine(settings.resolved_database_url())
+    migrate(engine)
+    sessions = session_factory(engine)
+    metrics = ServiceMetrics()
+    model = load_model(settings.bundle, threads=settings.inference_threads)
+    scheduler = InferenceScheduler(
+        model,
+        max_batch=settings.max_batch,
+        max_wait_ms=settings.max_wait_ms,
+        max_queued_photos=settings.max_queued_photos,
+        observer=metrics,
+    )
+    grader = ItemGrader(scheduler, load_rules(settings.policy, settings.pricing))
+    store = LocalPhotoStore(settings.photos_dir)
+    cache = DecodedPhotoCache()
+    workers = JobWorkers(sessions, store, lambda: grader, settings, cache, on_depth=metrics.set_job_queue_depth)
+    dispatcher = WebhookDispatcher(
+        sessions,
+        settings.webhooks,
+        poll_seconds=settings.webhook_poll_seconds,
+        max_attempts=settings.webhook_max_attempts,
+        on_delivery=metrics.count_webhook,
+    )
+    runtime = Runtime(settings, engine, sessions, store, metrics, scheduler, grader, cache, workers, dispatcher)
+    scheduler.start()
+    if settings.start_background:
+        workers.start()
+        dispatcher.start()
+    log.info("model %s %s loaded from %s", model.metadata.name, model.metadata.version, settings.bundle)
+    return runtime

@@ -1,0 +1,102 @@
+"""Request and response bodies of the HTTP API (the grading result itself is `grading.item_result.ItemResult`)."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+from pydantic import BaseModel, Field, ValidationError
+
+from grading.item_grading import Channel, ItemFacts
+from grading.item_result import ItemResult
+from serving.errors import ApiError
+
+FACTS_EXAMPLE = {"sku": "NB-574-GRY-42", "brand": "New Balance", "category": "shoes", "product_line": "574"}
+
+
+def parse_facts(channel: Channel, raw: dict) -> ItemFacts:
+    """Item facts from the caller, or a 422 listing each bad field."""
+    try:
+        return ItemFacts.model_validate({**raw, "channel": channel.value})
+    except ValidationError as error:
+        problems = [f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors()]
+        known = ", ".join(name for name in ItemFacts.model_fields if name != "channel")
+        raise ApiError(
+            422, "invalid_metadata", f"Item metadata is invalid ({'; '.join(problems)}). Known fields: {known}."
+        ) from error
+
+
+def parse_metadata_json(text: str | None) -> dict:
+    if not text:
+        return {}
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise ApiError(422, "invalid_metadata", f"Field 'metadata' is not valid JSON: {error}.") from error
+    if not isinstance(value, dict):
+        raise ApiError(
+            422, "invalid_metadata", "Field 'metadata' must be a JSON object, e.g. " + json.dumps(FACTS_EXAMPLE)
+        )
+    return value
+
+
+def split_tags(raw: str | None) -> list[str]:
+    return [tag.strip() for tag in (raw or "").split(",") if tag.strip()]
+
+
+class Timings(BaseModel):
+    decode_ms: float
+    inference_ms: float
+    policy_ms: float
+    store_ms: float
+    total_ms: float
+
+
+class KioskOffer(BaseModel):
+    item_id: str
+    decision: str
+    needs_review: bool
+    grade: str
+    condition_label: str
+    currency: str
+    cash: float | None
+    store_credit: float | None
+    result: ItemResult
+    timings: Timings
+
+
+class PhotoOut(BaseModel):
+    id: str
+    position: int
+    view: str
+    sha256: str
+    width: int
+    height: int
+    source_format: str
+
+
+class StationItem(BaseModel):
+    item_id: str
+    status: str
+    review_state: str
+    decision: str | None
+    grade: str | None
+    facts: dict
+    photos: list[PhotoOut]
+    result: ItemResult | None = None
+    error: str | None = None
+    idempotent_replay: bool = False
+    created_at: datetime
+    updated_at: datetime
+
+
+class NewKey(BaseModel):
+    name: str = Field(min_length=1, max_length=200, examples=["station-berlin-3"])
+    role: str = Field(examples=["station"])
+
+
+class KeyCreated(BaseModel):
+    id: str
+    name: str
+    role: str
+    key: str = Field(description="Shown once; only its hash is stored.")
