@@ -58,4 +58,4 @@ def reference_photos(session: Session, product_line: str) -> list[ReferencePhoto
 
 def reference_counts(session: Session) -> dict[str, int]:
     query = select(ReferencePhoto.product_line, func.count()).group_by(ReferencePhoto.product_line)
-    return dict(session.execute(query).tuples().all())
+    return {line: count for line, count in session.execute(query).all()}

@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
-from grading.authenticity import AuthenticityVerdict
+from grading.vocabulary import Authenticity
 from serving.auth import Caller
 from serving.errors import ApiError
 from serving.item_records import audit, get_item
@@ -50,7 +50,9 @@ class DecisionIn(BaseModel):
     action: ReviewAction
     reason_code: ReasonCode
     grade: str | None = Field(None, description="override: the grade the item really has")
-    authenticity: AuthenticityVerdict | None = Field(None, description="override: authentic or suspected_counterfeit")
+    authenticity: Authenticity | None = Field(
+        None, description="override: what the reviewer found (authentic, counterfeit)"
+    )
     comment: str = Field("", max_length=2000)
 
     @model_validator(mode="after")
@@ -110,7 +112,9 @@ def decide(
         reviewer=caller.key_id,
         action=decision.action,
         grade=decision.grade,
-        authenticity=decision.authenticity,
+        authenticity=Authenticity.COUNTERFEIT
+        if decision.action is ReviewAction.CONFIRM_COUNTERFEIT
+        else decision.authenticity,
         reason_code=decision.reason_code,
         comment=decision.comment,
     )
@@ -128,7 +132,7 @@ def _apply(item: Item, decision: DecisionIn) -> None:
     item.updated_at = datetime.now(UTC)
     if decision.grade is not None:
         item.grade = decision.grade
-    if decision.action is ReviewAction.CONFIRM_COUNTERFEIT or decision.authenticity == "suspected_counterfeit":
+    if decision.action is ReviewAction.CONFIRM_COUNTERFEIT or decision.authenticity is Authenticity.COUNTERFEIT:
         item.decision = "reject"
     elif decision.action in (ReviewAction.APPROVE, ReviewAction.OVERRIDE):
         item.decision = "reject" if item.grade == "reject" else "list"

@@ -1,0 +1,127 @@
+"""Admin: keys with roles, versions, a new bundle or policy without a restart, references, metrics, health."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from grading.policy import default_policy_path
+from serving.settings import DEFAULT_BUNDLE
+from tests.serving.conftest import Service, jpeg
+
+pytestmark = pytest.mark.slow
+
+
+def test_admin_creates_a_key_that_works_for_its_role_only(service: Service) -> None:
+    created = service.client.post(
+        "/v1/admin/keys", json={"name": "kiosk-store-12", "role": "kiosk"}, headers=service.headers("admin")
+    )
+    assert created.status_code == 201
+    key = created.json()["key"]
+    assert service.client.get("/v1/review/queue", headers={"X-API-Key": key}).status_code == 403
+    photo = [("photos", ("a.jpg", jpeg("coffee"), "image/jpeg"))]
+    assert service.client.post("/v1/kiosk/grade", files=photo, headers={"X-API-Key": key}).status_code == 200
+
+
+def test_only_admins_create_keys(service: Service) -> None:
+    response = service.client.post(
+        "/v1/admin/keys", json={"name": "x", "role": "admin"}, headers=service.headers("reviewer")
+    )
+    assert response.status_code == 403
+
+
+def test_unknown_role_lists_the_roles(service: Service) -> None:
+    response = service.client.post(
+        "/v1/admin/keys", json={"name": "x", "role": "boss"}, headers=service.headers("admin")
+    )
+    assert response.status_code == 422 and "station, kiosk, reviewer, admin" in response.json()["error"]["message"]
+
+
+def test_a_made_up_key_is_refused(service: Service) -> None:
+    response = service.client.get("/v1/review/queue", headers={"X-API-Key": "sl_0123456789ab_forged"})
+    assert response.status_code == 401 and response.json()["error"]["code"] == "invalid_api_key"
+
+
+def test_status_names_the_active_versions(service: Service) -> None:
+    status = service.client.get("/v1/admin/status", headers=service.headers("admin")).json()
+    assert status["model"]["version"] == "0.1.0" and status["policy"]["version"] and status["pricing"]["version"]
+
+
+def test_bundle_reload_refuses_an_altered_bundle_and_keeps_serving(service: Service, tmp_path: Path) -> None:
+    altered = tmp_path / "altered"
+    shutil.copytree(DEFAULT_BUNDLE, altered)
+    with (altered / "model.onnx").open("ab") as model:
+        model.write(b"\0")
+    response = service.client.post("/v1/admin/bundle", json={"path": str(altered)}, headers=service.headers("admin"))
+    assert response.status_code == 422 and "sha256" in response.json()["error"]["message"]
+    photo = [("photos", ("a.jpg", jpeg("coffee"), "image/jpeg"))]
+    assert service.client.post("/v1/kiosk/grade", files=photo, headers=service.headers("kiosk")).status_code == 200
+
+
+def test_bundle_reload_without_restart(service: Service, tmp_path: Path) -> None:
+    copy = tmp_path / "copy"
+    shutil.copytree(DEFAULT_BUNDLE, copy)
+    response = service.client.post("/v1/admin/bundle", json={"path": str(copy)}, headers=service.headers("admin"))
+    assert response.status_code == 200 and response.json()["model"]["folder"] == str(copy)
+    photo = [("photos", ("a.jpg", jpeg("coffee"), "image/jpeg"))]
+    assert service.client.post("/v1/kiosk/grade", files=photo, headers=service.headers("kiosk")).status_code == 200
+
+
+def test_policy_reload_refuses_a_broken_file_naming_the_field(service: Service, tmp_path: Path) -> None:
+    broken = tmp_path / "policy.yaml"
+    broken.write_text(
+        default_policy_path().read_text().replace("min_grade_confidence: 0.5", "min_grade_confidence: lots")
+    )
+    response = service.client.post("/v1/admin/rules", json={"policy": str(broken)}, headers=service.headers("admin"))
+    assert response.status_code == 422 and "min_grade_confidence" in response.json()["error"]["message"]
+
+
+def test_policy_reload_changes_the_recorded_version(service: Service, tmp_path: Path) -> None:
+    text = default_policy_path().read_text()
+    newer = tmp_path / "policy.yaml"
+    newer.write_text(text.replace(_version_line(text), 'version: "test-2"', 1))
+    response = service.client.post("/v1/admin/rules", json={"policy": str(newer)}, headers=service.headers("admin"))
+    assert response.status_code == 200 and response.json()["policy"]["version"] == "test-2"
+    photo = [("photos", ("a.jpg", jpeg("chelsea"), "image/jpeg"))]
+    offer = service.client.post("/v1/kiosk/grade", files=photo, headers=service.headers("kiosk")).json()
+    assert offer["result"]["policy_version"] == "test-2"
+    service.client.post(
+        "/v1/admin/rules", json={"policy": str(default_policy_path())}, headers=service.headers("admin")
+    )
+
+
+def _version_line(text: str) -> str:
+    return next(line for line in text.splitlines() if line.startswith("version:"))
+
+
+def test_enrolled_references_are_compared_with_kiosk_items(service: Service) -> None:
+    photos = [("photos", (f"r{i}.jpg", jpeg(name), "image/jpeg")) for i, name in enumerate(["chelsea", "coffee"])]
+    enrolled = service.client.post("/v1/admin/references/acme-runner", files=photos, headers=service.headers("admin"))
+    assert enrolled.status_code == 201 and enrolled.json()["references"]["acme-runner"] == 2
+    form = {"product_line": "acme-runner", "authenticate": "true"}
+    photo = [("photos", ("same.jpg", jpeg("chelsea"), "image/jpeg"))]
+    offer = service.client.post("/v1/kiosk/grade", files=photo, data=form, headers=service.headers("kiosk")).json()
+    authenticity = offer["result"]["authenticity"]
+    assert authenticity["references"] == 2 and authenticity["reference_similarity"] > 0.99
+
+
+def test_health_readiness_and_metrics(service: Service) -> None:
+    assert service.client.get("/healthz").json() == {"status": "ok"}
+    assert service.client.get("/readyz").json()["model"]["version"] == "0.1.0"
+    service.client.get("/v1/station/items/unknown", headers=service.headers("station"))
+    metrics = service.client.get("/metrics").text
+    assert 'route="/v1/station/items/{item_id}"' in metrics
+    for name in (
+        "secondlook_http_request_duration_seconds",
+        "secondlook_inference_seconds",
+        "secondlook_inference_batch_size",
+    ):
+        assert name in metrics
+
+
+def test_openapi_documents_every_route(service: Service) -> None:
+    paths = service.client.get("/openapi.json").json()["paths"]
+    for path in ("/v1/kiosk/grade", "/v1/station/items", "/v1/review/queue", "/v1/admin/keys", "/metrics"):
+        assert path in paths
