@@ -1,0 +1,55 @@
+"""Full queues answer 429 / 503 with Retry-After instead of piling up work."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from serving.inference_scheduler import QueueFull
+from tests.serving.conftest import jpeg, start_service
+
+pytestmark = pytest.mark.slow
+
+
+def test_station_gets_429_when_too_many_items_wait(tmp_path: Path) -> None:
+    service = next(gen := start_service(tmp_path, max_pending_jobs=1, start_background=False))
+    try:
+        data = {"metadata": json.dumps({"sku": "Q"})}
+        first = [("photos", ("a.jpg", jpeg("coffee"), "image/jpeg"))]
+        assert (
+            service.client.post(
+                "/v1/station/items", files=first, data=data, headers=service.headers("station")
+            ).status_code
+            == 201
+        )
+        second = [("photos", ("b.jpg", jpeg("chelsea"), "image/jpeg"))]
+        response = service.client.post("/v1/station/items", files=second, data=data, headers=service.headers("station"))
+        assert response.status_code == 429 and int(response.headers["Retry-After"]) >= 1
+        assert response.json()["error"]["code"] == "queue_full"
+        opened = service.client.post(
+            "/v1/station/items", data=data | {"complete": "false"}, headers=service.headers("station")
+        )
+        assert opened.status_code == 201  # an open item adds no grading work, so it is still accepted
+    finally:
+        gen.close()
+
+
+def test_kiosk_gets_503_with_retry_after_when_the_grader_is_saturated(tmp_path: Path) -> None:
+    service = next(gen := start_service(tmp_path, start_background=False))
+    try:
+        scheduler = service.client.app.state.runtime.scheduler
+
+        def saturated(*_args: object, **_kwargs: object) -> None:
+            raise QueueFull(64, 2.4)
+
+        scheduler.run = saturated
+        photos = [("photos", ("a.jpg", jpeg("coffee"), "image/jpeg"))]
+        response = service.client.post("/v1/kiosk/grade", files=photos, headers=service.headers("kiosk"))
+        assert response.status_code == 503 and response.headers["Retry-After"] == "2"
+        assert response.json()["error"]["code"] == "busy"
+        del scheduler.run
+        assert service.client.post("/v1/kiosk/grade", files=photos, headers=service.headers("kiosk")).status_code == 200
+    finally:
+        gen.close()

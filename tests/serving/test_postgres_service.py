@@ -1,0 +1,43 @@
+"""The same service on a real PostgreSQL server: migrations, kiosk, station jobs, a review decision.
+
+Uses `SECONDLOOK_TEST_POSTGRES_URL` (default postgresql+psycopg://postgres@127.0.0.1:5432/test) to create a
+throwaway database; skipped, saying so, when no server answers.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.serving.conftest import jpeg, start_service, wait_for_status
+
+pytestmark = pytest.mark.slow
+
+
+def test_round_trip_on_postgresql(postgres_url: str, tmp_path: Path) -> None:
+    service = next(gen := start_service(tmp_path, database_url=postgres_url))
+    try:
+        kiosk = service.client.post(
+            "/v1/kiosk/grade",
+            files=[("photos", ("a.jpg", jpeg("coffee"), "image/jpeg"))],
+            headers=service.headers("kiosk"),
+        )
+        assert kiosk.status_code == 200, kiosk.text
+        files = [("photos", ("front.jpg", jpeg("astronaut"), "image/jpeg"))]
+        data = {"metadata": json.dumps({"sku": "PG-1", "category": "shoes"}), "views": "front"}
+        headers = service.headers("station") | {"Idempotency-Key": "pg-1"}
+        created = service.client.post("/v1/station/items", files=files, data=data, headers=headers)
+        assert created.status_code == 201, created.text
+        again = service.client.post("/v1/station/items", files=files, data=data, headers=headers)
+        assert again.status_code == 200 and again.json()["item_id"] == created.json()["item_id"]
+        item_id = created.json()["item_id"]
+        assert wait_for_status(service, item_id, {"graded", "failed"})["status"] == "graded"
+        decision = {"action": "approve", "reason_code": "model_correct"}
+        decided = service.client.post(
+            f"/v1/review/items/{item_id}/decision", json=decision, headers=service.headers("reviewer")
+        )
+        assert decided.status_code == 200 and decided.json()["review_state"] == "decided"
+    finally:
+        gen.close()
