@@ -4,7 +4,9 @@ VENV := .venv
 PY := $(VENV)/bin/python
 INSTALL_STAMP := $(VENV)/.installed-$(shell cat pyproject.toml requirements/constraints.txt | sha256sum | cut -c1-12)
 
-.PHONY: setup run test lint format bench default-bundle
+.PHONY: setup run photos browser test lint format bench default-bundle
+PORT ?= 8000
+DATA ?= var/service
 VERSION ?= 0.1.0
 
 setup: $(INSTALL_STAMP)
@@ -14,10 +16,19 @@ $(INSTALL_STAMP): pyproject.toml requirements/constraints.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check -c requirements/constraints.txt -e ".[train,serve,dev]"
 	rm -f $(VENV)/.installed-* && touch $@
 
+# The service on the embedded defaults (SQLite + photo folder under $(DATA), the shipped default bundle).
 run: setup
+	$(PY) -m serving.cli --data-dir $(DATA) run --port $(PORT) --demo-keys
+
+# Photos through intake, the ImageNet backbone and the shipped bundle, without the service.
+photos: setup
 	$(PY) -m training.cli photos check $(or $(PHOTOS),--samples)
 
-test: setup
+# Debian's chromium for the browser tests (tests/web); does nothing when it is installed.
+browser:
+	bash scripts/install-browser.sh
+
+test: setup browser
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 	$(PY) -m pytest
@@ -28,6 +39,7 @@ lint: setup
 
 bench: setup
 	$(PY) bench/intake_bench.py
+	$(PY) bench/service_bench.py
 
 # Retrain the default bundle from ../shared/datasets (licensed sets only), evaluate it, and ship it to
 # grading/bundles/default only if no recorded metric gets worse. About 20 minutes on 2 cores.

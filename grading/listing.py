@@ -14,7 +14,7 @@ from grading.vocabulary import DefectType, View
 SPREAD_OUT = frozenset({DefectType.PILLING, DefectType.FADING, DefectType.CREASE, DefectType.SURFACE_FLAW})
 NO_PLACE = frozenset({View.UNSPECIFIED, View.DETAIL})
 MAX_SENTENCES = 5
-NO_DEFECTS_NOTE = "No visible defects found in the photos."
+NO_DEFECTS_NOTE = "No specific defect located in the photos; the grade reflects the overall condition seen."
 
 
 def condition_label(grade: str, listing: Listing) -> str:

@@ -5,10 +5,11 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+import numpy as np
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from grading.inference import load_model
+from grading.inference import GradingModel, load_model
 from serving.database import make_engine, migrate, session_factory
 from serving.inference_scheduler import InferenceScheduler
 from serving.item_grader import ItemGrader, load_rules
@@ -42,6 +43,13 @@ class Runtime:
         self.engine.dispose()
 
 
+def warm_up(model: GradingModel) -> None:
+    """One throwaway pass at each batch size likely to run, so no first customer pays ONNX Runtime's warm-up."""
+    crop = model.metadata.input.crop_size
+    for batch in (1, 2):
+        model.run(np.zeros((batch, crop, crop, 3), np.uint8))
+
+
 def start_runtime(settings: Settings) -> Runtime:
     """Open the database (migrating it), the photo store and the model, then start the background threads."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -50,6 +58,7 @@ def start_runtime(settings: Settings) -> Runtime:
     sessions = session_factory(engine)
     metrics = ServiceMetrics()
     model = load_model(settings.bundle, threads=settings.inference_threads)
+    warm_up(model)
     scheduler = InferenceScheduler(
         model,
         max_batch=settings.max_batch,
