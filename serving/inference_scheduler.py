@@ -3,11 +3,13 @@
 ONNX Runtime already spreads one batch over both cores (2 intra-op threads), so a second concurrent run would
 only fight the first for them. One dedicated thread therefore takes batches from two queues:
 
-- kiosk requests are taken first and never wait for a batch to fill: they run as soon as the thread is free;
+- kiosk requests are taken first and never wait for a batch to fill: they run as soon as the thread is free,
+  batched only with other kiosk requests already queued (station photos would lengthen the kiosk's batch);
 - station requests wait at most `max_wait_ms`, counted from the oldest one's arrival, for `max_batch` photos.
 
-A request's photos stay in one batch unless it alone has more than `max_batch`. The queues are bounded in
-photos: `submit` raises `QueueFull` with an estimate of when to retry instead of letting work pile up.
+A request's photos stay in one batch unless it alone has more than `max_batch`; such a request is cut to fill
+batches. The queues are bounded in photos: `submit` raises `QueueFull` with an estimate of when to retry
+instead of letting work pile up. bench/README.md ("Inference scheduler") has the measurements behind this.
 """
 
 from __future__ import annotations
@@ -135,7 +137,6 @@ class InferenceScheduler:
         self._seconds_per_photo = INITIAL_SECONDS_PER_PHOTO
         self._thread: threading.Thread | None = None
         self._stopping = False
-        self._station_joins_kiosk = True
 
     @property
     def model(self) -> GradingModel:
@@ -241,12 +242,15 @@ class InferenceScheduler:
         with self._condition:
             while not self._stopping:
                 delay = self._station_delay()
-                if self._queues[Priority.KIOSK] or delay == 0:
-                    batch = self._take()
-                    if batch.pieces:
-                        return batch
+                if self._queues[Priority.KIOSK]:
+                    batch = self._take(Priority.KIOSK)
+                elif delay == 0:
+                    batch = self._take(Priority.STATION)
                 else:
                     self._condition.wait(delay)
+                    continue
+                if batch.pieces:
+                    return batch
             return None
 
     def _station_delay(self) -> float | None:
@@ -258,22 +262,19 @@ class InferenceScheduler:
             return 0
         return max(0.0, station[0].arrived + self._max_wait - time.monotonic())
 
-    def _take(self) -> _Batch:
+    def _take(self, priority: Priority) -> _Batch:
+        """A batch from one queue only: station photos in a kiosk batch would make the kiosk wait for them."""
         pieces: list[_Piece] = []
-        room = self._max_batch
-        for priority in Priority:
-            if priority is Priority.STATION and pieces and not self._station_joins_kiosk:
-                break
-            room = self._fill(priority, pieces, room)
+        self._fill(priority, pieces)
         self._in_flight = pieces
         self._publish_depth()
         return _Batch(pieces, self._model)
 
-    def _fill(self, priority: Priority, pieces: list[_Piece], room: int) -> int:
-        """Add whole requests that fit, oldest first; split one only if it alone exceeds an empty batch."""
-        queue = self._queues[priority]
+    def _fill(self, priority: Priority, pieces: list[_Piece]) -> None:
+        """Add requests oldest first while they fit; only a request larger than `max_batch` is split."""
+        queue, room = self._queues[priority], self._max_batch
         for request in list(queue):
-            rows = request.remaining if request.remaining <= room or pieces else room
+            rows = min(request.remaining, room) if len(request.pixels) > self._max_batch else request.remaining
             if rows > room:
                 continue
             if request.taken == 0 and not request.future.set_running_or_notify_cancel():
@@ -287,7 +288,6 @@ class InferenceScheduler:
             room -= rows
             if room == 0:
                 break
-        return room
 
     def _remove(self, priority: Priority, request: _Request) -> None:
         if request in self._queues[priority]:
@@ -295,17 +295,18 @@ class InferenceScheduler:
             self._queued[priority] -= request.remaining
 
     def _run(self, batch: _Batch) -> None:
+        """Run one batch and resolve its futures; any exception fails this batch only."""
         pixels = batch.pixels()
-        started = time.perf_counter()
         try:
+            started = time.perf_counter()
             outputs = batch.model.run(pixels)
+            seconds = time.perf_counter() - started
             _check_rows(outputs, len(pixels))
+            self._record(len(pixels), seconds)
+            _deliver(batch, outputs)
         except Exception as error:
             logger.exception("inference failed on a batch of %d photos", len(pixels))
             self._fail_batch(batch, len(pixels), error)
-            return
-        self._record(len(pixels), time.perf_counter() - started)
-        _deliver(batch, outputs)
 
     def _record(self, photos: int, seconds: float) -> None:
         with self._condition:

@@ -169,17 +169,18 @@ def test_queued_kiosk_work_is_taken_before_older_station_work(make_scheduler, mo
     assert model.batches == [[100], [9], [1, 2], [3, 4]]
 
 
-def test_kiosk_batch_takes_station_work_already_queued(make_scheduler, model: FakeModel) -> None:
-    scheduler = make_scheduler(max_batch=4, max_wait_ms=10_000)
+def test_a_kiosk_batch_holds_only_kiosk_work(make_scheduler, model: FakeModel) -> None:
+    scheduler = make_scheduler(max_batch=4, max_wait_ms=0)
     occupy(scheduler, model)
     station = scheduler.submit(photos(1, 2), Priority.STATION)
-    kiosk = scheduler.submit(photos(9), Priority.KIOSK)
+    kiosk = [scheduler.submit(photos(photo_id), Priority.KIOSK) for photo_id in (9, 8)]
     model.release()
-    assert ids_of(kiosk.result(WAIT)) == [9] and ids_of(station.result(WAIT)) == [1, 2]
-    assert model.batches == [[100], [9, 1, 2]]
+    assert [ids_of(future.result(WAIT)) for future in kiosk] == [[9], [8]]
+    assert ids_of(station.result(WAIT)) == [1, 2]
+    assert model.batches == [[100], [9, 8], [1, 2]]
 
 
-def test_a_request_is_split_only_when_it_alone_exceeds_max_batch(make_scheduler, model: FakeModel) -> None:
+def test_only_a_request_larger_than_max_batch_is_split(make_scheduler, model: FakeModel) -> None:
     scheduler = make_scheduler(max_batch=4, max_wait_ms=0)
     occupy(scheduler, model)
     pair = scheduler.submit(photos(1, 2), Priority.STATION)
@@ -189,7 +190,7 @@ def test_a_request_is_split_only_when_it_alone_exceeds_max_batch(make_scheduler,
     assert ids_of(pair.result(WAIT)) == [1, 2] and ids_of(triple.result(WAIT)) == [3, 4, 5]
     assert ids_of(large.result(WAIT)) == list(range(10, 20))
     assert large.result().defect_probs.shape == (10, 3, 2, 2)
-    assert model.batches[1:] == [[1, 2], [3, 4, 5], [10, 11, 12, 13], [14, 15, 16, 17], [18, 19]]
+    assert model.batches[1:] == [[1, 2, 10, 11], [3, 4, 5, 12], [13, 14, 15, 16], [17, 18, 19]]
 
 
 def test_full_queue_raises_with_a_retry_estimate(make_scheduler, model: FakeModel) -> None:
@@ -341,8 +342,8 @@ def test_scheduler_outputs_equal_a_direct_run_of_the_shipped_bundle() -> None:
     model = load_model(REPO_ROOT / "grading" / "bundles" / "default")
     images = [data.chelsea(), data.astronaut(), data.coffee(), data.rocket()]
     pixels = np.stack([load_photo(jpeg_bytes(image)).pixels for image in images])
-    requests = [(pixels[:3], Priority.STATION), (pixels[3:], Priority.KIOSK)]
-    scheduler = InferenceScheduler(model, max_batch=8, max_wait_ms=10_000)
+    requests = [(pixels[:2], Priority.STATION), (pixels[2:3], Priority.STATION), (pixels[3:], Priority.KIOSK)]
+    scheduler = InferenceScheduler(model, max_batch=8, max_wait_ms=0)
     futures = [scheduler.submit(request, priority) for request, priority in requests]
     scheduler.start()
     try:
