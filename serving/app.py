@@ -13,6 +13,7 @@ from serving.errors import install_error_handlers
 from serving.routes import admin, health, kiosk, review, station
 from serving.runtime import start_runtime
 from serving.settings import Settings
+from serving.web import pages
 
 DESCRIPTION = """Grading and authentication for second-hand fashion.
 
@@ -37,8 +38,9 @@ def create_app(settings: Settings) -> FastAPI:
     app = FastAPI(title="secondlook", version="1", description=DESCRIPTION, lifespan=lifespan)
     install_error_handlers(app)
     app.middleware("http")(_observe_request)
-    for module in (health, kiosk, station, review, admin):
+    for module in (health, kiosk, station, review, admin, pages):
         app.include_router(module.router)
+    app.mount(pages.STATIC_PATH, pages.static_files(), name="review-static")
     return app
 
 

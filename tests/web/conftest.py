@@ -1,0 +1,183 @@
+"""Browser test fixtures: the real service as a subprocess on loopback, flagged items, and Debian's chromium.
+
+The server is started with `python -m serving.cli run` on a free port of 127.0.0.1, keys are made with the
+CLI beforehand, and a stricter policy (loaded through the admin API) sends every item to review. The browser is
+Debian's `/usr/bin/chromium` driven by Playwright; tests are skipped when it is missing.
+"""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import pytest
+
+from grading.policy import default_policy_path
+from tests.conftest import REPO_ROOT
+from tests.serving.conftest import jpeg
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+SCREENSHOTS = REPO_ROOT / "docs" / "screenshots"
+PRODUCT_LINE = "atelier-tote"
+HANG_GUARD_MS = 60_000  # Playwright waits end as soon as the page is ready; this only stops a hung run
+READY_ATTEMPTS = 1200  # /readyz polls, 0.25 s apart: loading the bundle takes seconds, this guards a hang
+
+
+@dataclass
+class Server:
+    """The running service: its base URL, a key per role, and the flagged items made for the tests."""
+
+    url: str
+    keys: dict[str, str]
+    data_dir: Path
+    items: dict[str, list[str]] = field(default_factory=dict)  # "shoes", "t-shirt", "authenticity" → item ids
+
+    def api(self, role: str) -> httpx.Client:
+        return httpx.Client(base_url=self.url, headers={"X-API-Key": self.keys[role]}, timeout=120)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def cli(data_dir: Path, *args: str) -> str:
+    command = [sys.executable, "-m", "serving.cli", "--data-dir", str(data_dir), *args]
+    done = subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, f"{' '.join(command)} failed:\n{done.stderr}"
+    return done.stdout.strip().splitlines()[-1]
+
+
+def wait_until_ready(url: str, process: subprocess.Popen, log: Path) -> None:
+    for _ in range(READY_ATTEMPTS):
+        if process.poll() is not None:
+            raise AssertionError(f"the server exited with {process.returncode}:\n{log.read_text()[-4000:]}")
+        try:
+            if httpx.get(f"{url}/readyz", timeout=5).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        try:
+            process.wait(timeout=0.25)
+        except subprocess.TimeoutExpired:
+            continue
+    raise AssertionError(f"the server never became ready:\n{log.read_text()[-4000:]}")
+
+
+@pytest.fixture(scope="session")
+def chromium_path() -> Path:
+    if not CHROMIUM.is_file():
+        pytest.skip(f"{CHROMIUM} is missing: run scripts/install-browser.sh (installs Debian's chromium)")
+    pytest.importorskip("playwright", reason="playwright is not installed (pip install -e '.[dev]')")
+    return CHROMIUM
+
+
+@pytest.fixture(scope="session")
+def server(chromium_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """The real service on loopback with a reviewer, admin, station and kiosk key and flagged items."""
+    data_dir = tmp_path_factory.mktemp("web-service")
+    keys = {role: cli(data_dir, "keys", "create", "--role", role, "--name", f"web-{role}") for role in ROLES}
+    port = free_port()
+    log = data_dir / "server.log"
+    with log.open("w") as output:
+        command = [sys.executable, "-m", "serving.cli", "--data-dir", str(data_dir), "run", "--port", str(port)]
+        process = subprocess.Popen(command, cwd=REPO_ROOT, stdout=output, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_ready(url, process, log)
+        running = Server(url, keys, data_dir)
+        seed(running)
+        yield running
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+ROLES = ("reviewer", "admin", "station", "kiosk")
+
+
+def seed(server: Server) -> None:
+    """A strict policy (every item to review), references for one product line, and kiosk items."""
+    strict = server.data_dir / "strict-policy.yaml"
+    text = default_policy_path().read_text()
+    text = text.replace("min_grade_confidence: 0.5", "min_grade_confidence: 0.999")
+    text = text.replace("authentic_similarity_at_least: 0.85", "authentic_similarity_at_least: 0.999")
+    strict.write_text(text.replace('version: "2026.11.1"', 'version: "2026.11.1-web-tests"'))
+    with server.api("admin") as admin:
+        assert admin.post("/v1/admin/rules", json={"policy": str(strict)}).status_code == 200
+        photos = [("photos", (f"{name}.jpg", jpeg(name), "image/jpeg")) for name in ("rocket", "hubble_deep_field")]
+        assert admin.post(f"/v1/admin/references/{PRODUCT_LINE}", files=photos).status_code == 201
+    server.items = {
+        "shoes": [grade(server, "chelsea", category="shoes"), grade(server, "coffee", category="shoes")],
+        "t-shirt": [grade(server, "astronaut", category="t-shirt"), grade(server, "cat", category="t-shirt")],
+        "authenticity": [grade(server, "retina", category="bag", product_line=PRODUCT_LINE, authenticate="true")],
+    }
+
+
+def grade(server: Server, photo: str, **facts: str) -> str:
+    files = [("photos", (f"{photo}.jpg", jpeg(photo), "image/jpeg"))]
+    with server.api("kiosk") as kiosk:
+        response = kiosk.post("/v1/kiosk/grade", files=files, data=facts)
+    assert response.status_code == 200, response.text
+    offer = response.json()
+    assert offer["decision"] == "review", f"{photo} was not flagged: {offer['result']['reasons']}"
+    return offer["item_id"]
+
+
+@pytest.fixture(scope="session")
+def browser(chromium_path: Path) -> Iterator[object]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=str(chromium_path), args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def page(browser, server: Server) -> Iterator[object]:
+    """A fresh browser context (no cookies) at laptop size."""
+    context = browser.new_context(viewport={"width": 1366, "height": 900}, base_url=server.url)
+    context.set_default_timeout(HANG_GUARD_MS)
+    tab = context.new_page()
+    yield tab
+    context.close()
+
+
+def sign_in(page, key: str) -> None:
+    page.goto("/review/sign-in")
+    page.get_by_label("Reviewer API key").fill(key)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_load_state()
+
+
+@pytest.fixture
+def reviewer_page(page, server: Server):
+    sign_in(page, server.keys["reviewer"])
+    page.wait_for_url("**/review/queue")
+    return page
+
+
+def screenshot(page, name: str) -> Path:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / name
+    page.screenshot(path=str(path), full_page=True)
+    return path
