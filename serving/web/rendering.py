@@ -38,6 +38,18 @@ SECURITY_HEADERS = {
 }
 
 
+def detail_text(value: object) -> str:
+    """An audit detail value as a reviewer reads it: lists joined, mappings as name=value."""
+    if isinstance(value, dict):
+        return ", ".join(f"{name}={detail_text(inner)}" for name, inner in value.items() if inner not in (None, ""))
+    if isinstance(value, list | tuple):
+        return ", ".join(detail_text(inner) for inner in value)
+    return str(value)
+
+
+templates.env.filters["detail"] = detail_text
+
+
 class SignInRequired(Exception):
     """No valid reviewer session: the page redirects to the sign-in form, then back."""
 

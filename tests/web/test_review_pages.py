@@ -169,6 +169,13 @@ def test_a_post_without_the_csrf_token_is_refused(reviewer_page, server: Server)
     assert api_item(server, item_id)["review_state"] == "pending"
 
 
+def test_an_unknown_item_is_an_html_page_not_a_stack_trace(reviewer_page) -> None:
+    response = reviewer_page.goto("/review/items/no-such-item")
+    assert response.status == 404 and response.headers["content-type"].startswith("text/html")
+    expect(reviewer_page.get_by_role("alert")).to_contain_text("No item with id 'no-such-item'")
+    expect(reviewer_page.get_by_role("link", name="Back to the review queue")).to_be_visible()
+
+
 def test_pages_fit_a_tablet_screen(browser, server: Server) -> None:
     context = browser.new_context(viewport={"width": 820, "height": 1180}, base_url=server.url, has_touch=True)
     tablet = context.new_page()
