@@ -9,16 +9,14 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from serving.dependencies import ReviewerCaller, RuntimeDep
-from serving.errors import ApiError
-from serving.item_grader import decode_maps
 from serving.item_records import get_item, item_photos, latest_result
-from serving.overlays import OverlayKind, render_overlay, render_photo
+from serving.overlays import OverlayKind, render_photo
 from serving.review_export import export_decisions
+from serving.review_images import overlay_png, photo_row
 from serving.review_records import (
     DecisionIn,
     QueueSort,
@@ -29,8 +27,7 @@ from serving.review_records import (
     queue_query,
     review_queue,
 )
-from serving.runtime import Runtime
-from serving.tables import Photo, PhotoMaps, ReviewDecision
+from serving.tables import ReviewDecision
 
 router = APIRouter(prefix="/v1/review", tags=["review"])
 
@@ -126,7 +123,7 @@ def _decision(row: ReviewDecision) -> dict:
 
 @router.get("/items/{item_id}/photos/{photo_id}", summary="A display copy of the photo (JPEG)")
 async def photo(runtime: RuntimeDep, _caller: ReviewerCaller, item_id: str, photo_id: str) -> Response:
-    row = await run_in_threadpool(_photo_row, runtime, item_id, photo_id)
+    row = await run_in_threadpool(photo_row, runtime, item_id, photo_id)
     data = await run_in_threadpool(runtime.store.get, row.sha256)
     body, media_type = await run_in_threadpool(render_photo, data)
     return Response(body, media_type=media_type, headers={"Cache-Control": "private, max-age=3600"})
@@ -136,35 +133,8 @@ async def photo(runtime: RuntimeDep, _caller: ReviewerCaller, item_id: str, phot
 async def overlay(
     runtime: RuntimeDep, _caller: ReviewerCaller, item_id: str, photo_id: str, kind: OverlayKind = OverlayKind.DEFECTS
 ) -> Response:
-    body = await run_in_threadpool(_overlay, runtime, item_id, photo_id, kind)
+    body = await run_in_threadpool(overlay_png, runtime, item_id, photo_id, kind)
     return Response(body, media_type="image/png", headers={"Cache-Control": "private, max-age=3600"})
-
-
-def _photo_row(runtime: Runtime, item_id: str, photo_id: str) -> Photo:
-    with runtime.sessions() as session:
-        row = session.get(Photo, photo_id)
-        if row is None or row.item_id != item_id:
-            raise ApiError(404, "unknown_photo", f"Item {item_id} has no photo '{photo_id}'.")
-        return row
-
-
-def _overlay(runtime: Runtime, item_id: str, photo_id: str, kind: OverlayKind) -> bytes:
-    row = _photo_row(runtime, item_id, photo_id)
-    with runtime.sessions() as session:
-        result = latest_result(session, item_id)
-        maps = session.scalar(
-            select(PhotoMaps).where(
-                PhotoMaps.photo_id == photo_id, PhotoMaps.result_id == (result.id if result else "")
-            )
-        )
-    if result is None or maps is None:
-        raise ApiError(404, "not_graded", f"Item {item_id} has no grading yet, so there is no overlay.")
-    defect_probs, anomaly_map = decode_maps(maps.maps)
-    boxes = [(d["type"], tuple(d["box"])) for d in result.body["defects"] if d["photo_id"] == photo_id]
-    types = runtime.scheduler.model.metadata.labels.defect_types
-    return render_overlay(
-        runtime.store.get(row.sha256), tuple(row.crop_box), defect_probs, anomaly_map, kind, types, defect_boxes=boxes
-    )
 
 
 @router.post("/items/{item_id}/decision", summary="Approve, override, confirm a counterfeit, or mark inconclusive")

@@ -18,8 +18,8 @@ from grading.authenticity import AuthenticityVerdict
 from serving.dependencies import RuntimeDep
 from serving.errors import ApiError
 from serving.overlays import OverlayKind, render_photo
+from serving.review_images import overlay_png, photo_row
 from serving.review_records import DecisionIn, ReviewAction, decide
-from serving.routes.review import _overlay, _photo_row
 from serving.runtime import Runtime
 from serving.tables import ReferencePhoto
 from serving.web.guard import CheckedForm, PageSession, ReviewerPage, SignInRefused, sign_in_caller
@@ -197,7 +197,7 @@ def _item_page(
 
 @router.get("/items/{item_id}/photos/{photo_id}")
 async def photo(runtime: RuntimeDep, _caller: ReviewerPage, item_id: str, photo_id: str) -> Response:
-    row = await run_in_threadpool(_photo_row, runtime, item_id, photo_id)
+    row = await run_in_threadpool(photo_row, runtime, item_id, photo_id)
     body, media_type = await run_in_threadpool(_display_copy, runtime, row.sha256)
     return Response(body, media_type=media_type, headers=IMAGE_HEADERS)
 
@@ -206,7 +206,7 @@ async def photo(runtime: RuntimeDep, _caller: ReviewerPage, item_id: str, photo_
 async def overlay(
     runtime: RuntimeDep, _caller: ReviewerPage, item_id: str, photo_id: str, kind: OverlayKind = OverlayKind.DEFECTS
 ) -> Response:
-    body = await run_in_threadpool(_overlay, runtime, item_id, photo_id, kind)
+    body = await run_in_threadpool(overlay_png, runtime, item_id, photo_id, kind)
     return Response(body, media_type="image/png", headers=IMAGE_HEADERS)
 
 

@@ -7,6 +7,7 @@ Debian's `/usr/bin/chromium` driven by Playwright; tests are skipped when it is 
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import sys
@@ -177,7 +178,11 @@ def reviewer_page(page, server: Server):
 
 
 def screenshot(page, name: str) -> Path:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    path = SCREENSHOTS / name
+    """Into docs/screenshots when SECONDLOOK_UPDATE_SCREENSHOTS=1 (the README links them), else var/screenshots."""
+    folder = (
+        SCREENSHOTS if os.environ.get("SECONDLOOK_UPDATE_SCREENSHOTS") == "1" else REPO_ROOT / "var" / "screenshots"
+    )
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
     page.screenshot(path=str(path), full_page=True)
     return path
