@@ -8,8 +8,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.fixtures.service_process import cli, start_server
 from tests.serving.conftest import jpeg
-from tests.serving.server_process import cli, start_server
 from tests.serving.test_crash_safety import upload, wait_graded
 
 pytestmark = pytest.mark.slow

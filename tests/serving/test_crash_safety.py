@@ -10,8 +10,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.fixtures.service_process import cli, start_server
 from tests.serving.conftest import jpeg
-from tests.serving.server_process import cli, start_server
 
 pytestmark = pytest.mark.slow
 

@@ -8,9 +8,6 @@ Debian's `/usr/bin/chromium` driven by Playwright; tests are skipped when it is 
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +17,7 @@ import pytest
 
 from grading.policy import default_policy_path
 from tests.conftest import REPO_ROOT
+from tests.fixtures.service_process import cli, start_server
 from tests.serving.conftest import jpeg
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -35,7 +33,6 @@ CHROMIUM_ARGS = [
 SCREENSHOTS = REPO_ROOT / "docs" / "screenshots"
 PRODUCT_LINE = "atelier-tote"
 HANG_GUARD_MS = 60_000  # Playwright waits end as soon as the page is ready; this only stops a hung run
-READY_ATTEMPTS = 1200  # /readyz polls, 0.25 s apart: loading the bundle takes seconds, this guards a hang
 
 
 @dataclass
@@ -51,35 +48,6 @@ class Server:
         return httpx.Client(base_url=self.url, headers={"X-API-Key": self.keys[role]}, timeout=120)
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def cli(data_dir: Path, *args: str) -> str:
-    command = [sys.executable, "-m", "serving.cli", "--data-dir", str(data_dir), *args]
-    done = subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True, check=False)
-    assert done.returncode == 0, f"{' '.join(command)} failed:\n{done.stderr}"
-    return done.stdout.strip().splitlines()[-1]
-
-
-def wait_until_ready(url: str, process: subprocess.Popen, log: Path) -> None:
-    for _ in range(READY_ATTEMPTS):
-        if process.poll() is not None:
-            raise AssertionError(f"the server exited with {process.returncode}:\n{log.read_text()[-4000:]}")
-        try:
-            if httpx.get(f"{url}/readyz", timeout=5).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        try:
-            process.wait(timeout=0.25)
-        except subprocess.TimeoutExpired:
-            continue
-    raise AssertionError(f"the server never became ready:\n{log.read_text()[-4000:]}")
-
-
 @pytest.fixture(scope="session")
 def chromium_path() -> Path:
     if not CHROMIUM.is_file():
@@ -93,23 +61,13 @@ def server(chromium_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Ite
     """The real service on loopback with a reviewer, admin, station and kiosk key and flagged items."""
     data_dir = tmp_path_factory.mktemp("web-service")
     keys = {role: cli(data_dir, "keys", "create", "--role", role, "--name", f"web-{role}") for role in ROLES}
-    port = free_port()
-    log = data_dir / "server.log"
-    with log.open("w") as output:
-        command = [sys.executable, "-m", "serving.cli", "--data-dir", str(data_dir), "run", "--port", str(port)]
-        process = subprocess.Popen(command, cwd=REPO_ROOT, stdout=output, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
+    process = start_server(data_dir)
     try:
-        wait_until_ready(url, process, log)
-        running = Server(url, keys, data_dir)
+        running = Server(process.url, keys, data_dir)
         seed(running)
         yield running
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        process.stop()
 
 
 ROLES = ("reviewer", "admin", "station", "kiosk")
