@@ -107,8 +107,8 @@ class InferenceScheduler:
     Args:
         model: the shared model; replace it with `swap_model`.
         max_batch: most photos in one model run. A kiosk request arriving during a station batch waits for it,
-            so this bounds the kiosk's extra latency; on 2 cores batches past 4 photos gain little
-            (bench/README.md, "Inference scheduler").
+            so this bounds the kiosk's extra latency. On 2 cores, station throughput under load measured the
+            same at 2, 4 and 8 while the kiosk's median doubled with each step (bench/README.md).
         max_wait_ms: longest a station request waits for others to fill a batch; small next to one photo's
             run (about 11 ms), and never spent when the station queue already holds a full batch.
         max_queued_photos: photos that may wait per priority. Station requests count every queued photo;
@@ -121,7 +121,7 @@ class InferenceScheduler:
         self,
         model: GradingModel,
         *,
-        max_batch: int = 4,
+        max_batch: int = 2,
         max_wait_ms: float = 4.0,
         max_queued_photos: int = 64,
         observer: InferenceObserver | None = None,
