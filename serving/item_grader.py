@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from grading.authenticity import ReferenceGallery
+from grading.inference import GradingModel
 from grading.intake import Photo
 from grading.item_grading import ItemFacts, PhotoEvidence, grade_item, split_outputs
 from grading.item_result import ItemResult
@@ -67,8 +68,7 @@ class ItemGrader:
         references: ReferenceGallery | None = None,
     ) -> Graded:
         started = time.perf_counter()
-        model = self.scheduler.model
-        outputs = self.scheduler.run(np.stack([p.photo.pixels for p in photos]), priority)
+        model, outputs = self._infer(np.stack([p.photo.pixels for p in photos]), priority)
         inferred = time.perf_counter()
         rules = self.rules
         per_photo = split_outputs(outputs)
@@ -78,6 +78,15 @@ class ItemGrader:
         embeddings = {p.photo_id: np.asarray(o.embedding, np.float32) for p, o in zip(photos, per_photo, strict=True)}
         finished = time.perf_counter()
         return Graded(result, maps, embeddings, (inferred - started) * 1e3, (finished - inferred) * 1e3)
+
+    def _infer(self, pixels: np.ndarray, priority: Priority) -> tuple[GradingModel, NetworkOutputs]:
+        """Outputs and the model that made them: a bundle swapped mid-request means running again, so one
+        bundle's outputs are never read with another bundle's labels and thresholds."""
+        while True:
+            model = self.scheduler.model
+            outputs = self.scheduler.run(pixels, priority)
+            if self.scheduler.model is model:
+                return model, outputs
 
     def embed(self, photos: list[Photo]) -> np.ndarray:
         """Embeddings (n, d) for enrolling authentic references."""

@@ -30,7 +30,7 @@ class Settings(BaseModel):
     policy: Path = Field(default_factory=default_policy_path)
     pricing: Path = Field(default_factory=default_pricing_path)
     inference_threads: int = 2
-    max_batch: int = 4  # bench/scheduler_bench.py: larger batches gain little on 2 cores
+    max_batch: int = 2  # bench/scheduler_bench.py: same station throughput as 4 or 8, half the kiosk wait
     max_wait_ms: float = 4.0
     max_queued_photos: int = 64
     job_workers: int = 2
