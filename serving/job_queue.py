@@ -156,7 +156,7 @@ class JobWorkers:
             try:
                 return grader.grade(facts, photos, Priority.STATION, references)
             except QueueFull as full:  # the kiosk has the scheduler; wait our turn, the job is safe
-                self._stopping.wait(full.retry_after_seconds)
+                self._stopping.wait(max(0.05, full.retry_after_seconds))
                 if self._stopping.is_set():
                     raise
 
