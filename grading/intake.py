@@ -92,7 +92,7 @@ def load_photo(
             "This file is not a JPEG, PNG, WebP or HEIC photo. Take the photo again or export it as JPEG.",
         )
     try:
-        image, draft_scale = _decode(data, photo_format, limits, preprocessing)
+        image, source_size = _decode(data, photo_format, limits, preprocessing)
     except IntakeError:
         raise
     except Exception as error:  # Pillow and codec plugins raise many types on hostile input
@@ -101,7 +101,7 @@ def load_photo(
             f"The {photo_format.value.upper()} file is damaged or incomplete ({type(error).__name__}). "
             "Upload it again or take a new photo.",
         ) from error
-    return _to_model_input(image, draft_scale, photo_format, preprocessing)
+    return _to_model_input(image, source_size, photo_format, preprocessing)
 
 
 def _check_byte_count(data: bytes, limits: IntakeLimits) -> None:
@@ -117,23 +117,24 @@ def _check_byte_count(data: bytes, limits: IntakeLimits) -> None:
 
 def _decode(
     data: bytes, photo_format: PhotoFormat, limits: IntakeLimits, preprocessing: Preprocessing
-) -> tuple[Image.Image, float]:
+) -> tuple[Image.Image, tuple[int, int]]:
     """Open, check size from the header, decode (DCT-scaled for JPEG), orient, convert to RGB.
 
-    Returns the RGB image and the factor from decoded to original pixels (1 unless the JPEG was DCT-scaled).
+    Returns the RGB image (possibly decoded at 1/2, 1/4 or 1/8 scale) and the upright size of the original.
     """
     with warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         image = Image.open(io.BytesIO(data), formats=[photo_format.pillow_name])
         _check_pixel_count(image, limits)
+        width, height = image.size
         if photo_format is PhotoFormat.JPEG:
             side = preprocessing.resize_short_side
             image.draft("RGB", (side, side))  # decoder scales by 1/2, 1/4 or 1/8 while keeping both sides >= side
-        header_width = image.size[0]
         image.load()
-        draft_scale = header_width / image.size[0]
-        image = ImageOps.exif_transpose(image)
-        return to_rgb(image), draft_scale
+        decoded_size = image.size
+        upright = to_rgb(ImageOps.exif_transpose(image))
+        turned = upright.size != decoded_size  # a quarter turn swapped the sides
+        return upright, (height, width) if turned else (width, height)
 
 
 def _check_pixel_count(image: Image.Image, limits: IntakeLimits) -> None:
@@ -178,11 +179,10 @@ def _high_bit_depth_to_rgb(image: Image.Image) -> Image.Image:
 
 
 def _to_model_input(
-    image: Image.Image, draft_scale: float, photo_format: PhotoFormat, preprocessing: Preprocessing
+    image: Image.Image, source_size: tuple[int, int], photo_format: PhotoFormat, preprocessing: Preprocessing
 ) -> Photo:
     """Resize the short side (bicubic) and centre-crop; remember where the crop lies in the original."""
     decoded_width, decoded_height = image.size
-    source_size = (round(decoded_width * draft_scale), round(decoded_height * draft_scale))
     scale = preprocessing.resize_short_side / min(decoded_width, decoded_height)
     resized_size = (max(1, round(decoded_width * scale)), max(1, round(decoded_height * scale)))
     resized = image.resize(resized_size, Image.Resampling.BICUBIC)

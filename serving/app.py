@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request, Response
 from starlette.concurrency import run_in_threadpool
+from starlette.formparsers import MultiPartParser
 
 from serving.errors import install_error_handlers
 from serving.routes import admin, health, kiosk, review, station
@@ -26,6 +27,9 @@ Send your key in the `X-API-Key` header. Every error is JSON: `{"error": {"code"
 """
 
 
+UPLOAD_SPOOL_BYTES = 8 * 1024 * 1024
+
+
 def create_app(settings: Settings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -35,6 +39,9 @@ def create_app(settings: Settings) -> FastAPI:
         finally:
             await run_in_threadpool(app.state.runtime.stop)
 
+    # Photos up to 8 MB stay in memory while the form is parsed (Starlette's default, 1 MB, writes every phone
+    # photo to a temporary file and reads it back). A process-wide setting of Starlette's parser.
+    MultiPartParser.spool_max_size = UPLOAD_SPOOL_BYTES
     app = FastAPI(title="secondlook", version="1", description=DESCRIPTION, lifespan=lifespan)
     install_error_handlers(app)
     app.middleware("http")(_observe_request)

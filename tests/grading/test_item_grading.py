@@ -14,6 +14,7 @@ import pytest
 from grading.authenticity import AuthenticityVerdict, ReferenceGallery
 from grading.item_grading import Channel, Decision, ItemFacts, PhotoEvidence, grade_item, split_outputs
 from grading.item_result import FloorSource, ItemResult
+from grading.listing import NO_DEFECTS_NOTE
 from grading.network_outputs import NetworkOutputs
 from grading.policy import Abstain, AnomalyReview, GradePolicy, RejectReason, ReviewReason
 from grading.vocabulary import DefectType, Grade, View
@@ -45,7 +46,7 @@ def test_a_clean_confident_station_item_is_listed_with_versions_price_and_listin
     assert (result.grade.name, result.grade.floor) == ("like_new", None)
     assert (result.model_version, result.policy_version, result.pricing_version) == ("0.0.1", "2026.11.1", "2026.11.1")
     assert result.price.list_price == 16.99 and result.price.voucher is None  # 20 x 0.85 = 17
-    assert result.listing.condition_note == "No visible defects found in the photos."
+    assert result.listing.condition_note == NO_DEFECTS_NOTE
     assert result.listing.department == "Ladies"
     assert [photo.photo_id for photo in result.photos] == ["f", "b"]
     assert result.model_dump(mode="json")["decision"] == "list"
