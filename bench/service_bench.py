@@ -73,7 +73,7 @@ def source_photos(count: int) -> list[np.ndarray]:
 
 
 def camera_canvas(photo: np.ndarray, seed: int) -> np.ndarray:
-    """A 4000x3000 upscale with sensor-like grain, so it is as hard to decode as a camera photo."""
+    """An upscale to SIZE (4000x3000 unless --size) with sensor-like grain: as hard to decode as a camera photo."""
     canvas = np.asarray(Image.fromarray(photo).resize(SIZE, Image.Resampling.BICUBIC), dtype=np.int16)
     grain = np.random.default_rng(seed).integers(-8, 9, canvas.shape, dtype=np.int16)
     return np.clip(canvas + grain, 0, 255).astype(np.uint8)
@@ -303,7 +303,8 @@ def report(service: Figures, baseline: Figures, workload: Workload, args: argpar
     ]
     sizes = [len(photo) for photo in workload.kiosk]
     lines = [
-        f"12 MP JPEG {SIZE[0]}x{SIZE[1]} q{QUALITY}, {np.median(sizes) / 1e6:.2f} MB median; "
+        f"{SIZE[0] * SIZE[1] / 1e6:.0f} MP JPEG {SIZE[0]}x{SIZE[1]} q{QUALITY}, "
+        f"{np.median(sizes) / 1e6:.2f} MB median; "
         f"kiosk {len(service.kiosk_ms)} sequential requests after {args.warmup} warm-up; "
         f"station {len(workload.station)} items x {ITEM_PHOTOS} photos, {args.clients} clients; "
         f"{args.rounds} rounds each, pooled",
@@ -328,7 +329,10 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2, help="service and baseline take turns this many times")
     parser.add_argument("--serve-baseline", action="store_true", help="internal: run the baseline server")
     parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--size", default="4000x3000", help="photo size WIDTHxHEIGHT (12 MP by default)")
     args = parser.parse_args()
+    global SIZE
+    SIZE = tuple(int(side) for side in args.size.lower().split("x"))
     if args.serve_baseline:
         serve_baseline(args.port)
         return

@@ -43,4 +43,4 @@ def _distinct(uploads: list[Upload]) -> list[Upload]:
 def store_uploads(store: PhotoStore, uploads: list[Upload]) -> None:
     """Write every photo durably; called before the transaction that acknowledges them."""
     for upload in uploads:
-        store.put(upload.data)
+        store.put(upload.data, upload.sha256)

@@ -18,8 +18,11 @@ class PhotoNotFound(KeyError):
 
 
 class PhotoStore(Protocol):
-    def put(self, data: bytes) -> str:
-        """Store the bytes durably (they survive a crash once this returns) and return their sha256."""
+    def put(self, data: bytes, sha256: str | None = None) -> str:
+        """Store the bytes durably (they survive a crash once this returns) and return their sha256.
+
+        `sha256` saves hashing again when the caller has just computed it from the same bytes.
+        """
 
     def get(self, sha256: str) -> bytes:
         """The stored bytes, or `PhotoNotFound`."""
@@ -34,8 +37,8 @@ class LocalPhotoStore:
         self.root = Path(root)
         self.root.mkdir(parents=True, exist_ok=True)
 
-    def put(self, data: bytes) -> str:
-        digest = hashlib.sha256(data).hexdigest()
+    def put(self, data: bytes, sha256: str | None = None) -> str:
+        digest = sha256 or hashlib.sha256(data).hexdigest()
         path = self._path(digest)
         if not path.is_file():
             path.parent.mkdir(parents=True, exist_ok=True)
