@@ -16,6 +16,9 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from grading.bundle import BundleError, read_metadata
+from grading.policy import PolicyError
+from grading.pricing import PricingError
 from serving.auth import create_key
 from serving.database import make_engine, migrate, session_factory
 from serving.settings import Settings, settings_from_environment
@@ -28,7 +31,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    settings = settings_from_environment(data_dir=args.data_dir, database_url=args.database_url)
+    try:
+        settings = settings_from_environment(data_dir=args.data_dir, database_url=args.database_url)
+    except ValueError as error:  # pydantic's ValidationError is a ValueError
+        parser.exit(2, f"secondlook-service: bad settings: {error}\n")
     return args.command(settings, args)
 
 
@@ -87,7 +93,14 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
     import uvicorn
 
     from serving.app import create_app
+    from serving.item_grader import load_rules
 
+    try:  # refuse to start on a broken bundle, policy or pricing file, saying which and why
+        read_metadata(settings.bundle)
+        load_rules(settings.policy, settings.pricing)
+    except (BundleError, PolicyError, PricingError, FileNotFoundError) as error:
+        print(f"secondlook-service: not starting: {error}", file=sys.stderr)
+        return 2
     url = f"http://{args.host}:{args.port}"
     print(f"secondlook service on {url}  (API docs: {url}/docs)")
     print(f"data: {settings.data_dir.resolve()} ({settings.resolved_database_url()}, photos in {settings.photos_dir})")

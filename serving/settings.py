@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -61,11 +62,24 @@ class Settings(BaseModel):
 
 
 def settings_from_environment(**overrides: object) -> Settings:
-    """`SECONDLOOK_DATA_DIR`, `SECONDLOOK_DATABASE_URL`, `SECONDLOOK_BUNDLE`, … then explicit overrides."""
+    """`SECONDLOOK_DATA_DIR`, `SECONDLOOK_DATABASE_URL`, `SECONDLOOK_BUNDLE`, … then explicit overrides.
+
+    `SECONDLOOK_WEBHOOKS` is JSON: `[{"url": "https://…", "secret": "at least 16 characters"}]`.
+    """
     values: dict[str, object] = {}
     for name in Settings.model_fields:
         raw = os.environ.get(ENV_PREFIX + name.upper())
-        if raw is not None and name != "webhooks":
-            values[name] = raw
+        if raw is not None:
+            values[name] = _webhooks(raw) if name == "webhooks" else raw
     values.update({key: value for key, value in overrides.items() if value is not None})
     return Settings.model_validate(values)
+
+
+def _webhooks(raw: str) -> object:
+    try:
+        return json.loads(raw)
+    except json.JSONDecodeError as error:
+        raise ValueError(
+            f"{ENV_PREFIX}WEBHOOKS is not valid JSON ({error}); expected e.g. "
+            '[{"url": "https://pricing.example/hooks", "secret": "a-long-shared-secret"}]'
+        ) from error
