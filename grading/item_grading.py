@@ -134,7 +134,7 @@ def grade_item(
 
 
 def check_evidence(evidence: list[PhotoEvidence], model: BundleMetadata, policy: GradePolicy) -> None:
-    """Raise ValueError unless there are photos with unique ids whose arrays match the bundle's labels."""
+    """Raise ValueError unless there are photos with unique ids whose finite arrays match the bundle's labels."""
     if not evidence:
         raise ValueError("an item needs at least one photo; got none")
     ids = [item.photo_id for item in evidence]
@@ -147,6 +147,29 @@ def check_evidence(evidence: list[PhotoEvidence], model: BundleMetadata, policy:
         )
     for item in evidence:
         _check_shapes(item, model)
+        _check_values(item)
+
+
+PROBABILITY_VECTORS = ("category_probs", "grade_probs")
+
+
+def _check_values(item: PhotoEvidence) -> None:
+    """Refuse broken model outputs: NaN or infinite values anywhere, or a probability vector without mass."""
+    for name in NetworkOutputs._fields:
+        if not np.isfinite(getattr(item.outputs, name)).all():
+            raise ValueError(
+                f"photo {item.photo_id}: model output {name} contains NaN or infinite values; the model run is "
+                "broken for this photo, so it cannot be graded (check the bundle and retake or re-run the photo)"
+            )
+    for name in PROBABILITY_VECTORS:
+        total = float(np.sum(getattr(item.outputs, name)))
+        if not total > 0:
+            raise ValueError(
+                f"photo {item.photo_id}: model output {name} sums to {total:g}, but probabilities must sum to more "
+                "than 0; the model run is broken for this photo, so it cannot be graded"
+            )
+    if np.size(item.outputs.embedding) == 0:
+        raise ValueError(f"photo {item.photo_id}: model output embedding is empty; use a bundle that emits embeddings")
 
 
 def _check_shapes(item: PhotoEvidence, model: BundleMetadata) -> None:
@@ -173,7 +196,7 @@ def _category(facts: ItemFacts, evidence: list[PhotoEvidence], model: BundleMeta
     probs = np.mean([item.outputs.category_probs for item in evidence], axis=0)
     best = int(probs.argmax())
     predicted = model.labels.categories[best]
-    declared = facts.category.strip().lower() if facts.category else None
+    declared = (facts.category or "").strip().lower() or None  # a blank declaration declares nothing
     return CategoryResult(
         declared=declared, predicted=predicted, probability=round(float(probs[best]), 4), used=declared or predicted
     )

@@ -70,10 +70,10 @@ def _photos(signals: ItemSignals, policy: GradePolicy) -> list[Reason]:
 
 def _confidence(signals: ItemSignals, policy: GradePolicy) -> list[Reason]:
     abstain, reasons = policy.abstain, []
-    if signals.grade_confidence < abstain.min_grade_confidence:
+    if not (signals.grade_confidence >= abstain.min_grade_confidence):  # NaN reviews too
         detail = f"grade {signals.model_grade} has confidence {signals.grade_confidence:.2f}"
         reasons += _reason(ReviewReason.LOW_CONFIDENCE, f"{detail} < {abstain.min_grade_confidence}")
-    if signals.declared_category is None and signals.category_probability < abstain.min_category_probability:
+    if signals.declared_category is None and not (signals.category_probability >= abstain.min_category_probability):
         detail = f"category {signals.predicted_category} has probability {signals.category_probability:.2f}"
         reasons += _reason(ReviewReason.LOW_CONFIDENCE, f"{detail} < {abstain.min_category_probability}")
     return reasons

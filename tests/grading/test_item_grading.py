@@ -6,6 +6,7 @@ import datetime
 import io
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +18,7 @@ from grading.item_result import FloorSource, ItemResult
 from grading.listing import NO_DEFECTS_NOTE
 from grading.network_outputs import NetworkOutputs
 from grading.policy import Abstain, AnomalyReview, GradePolicy, RejectReason, ReviewReason
+from grading.review_rules import ItemSignals, review_reasons
 from grading.vocabulary import DefectType, Grade, View
 from tests.grading import fake_outputs as fake
 from tests.grading.fake_outputs import evidence
@@ -215,3 +217,56 @@ def test_the_item_pipeline_imports_no_web_database_training_or_scipy_code() -> N
         subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
     )
     assert not {"torch", "fastapi", "sqlalchemy", "scipy", "training", "serving"} & loaded
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("grade_probs", np.full(8, np.nan, np.float32), "photo p: model output grade_probs contains NaN"),
+        ("grade_probs", np.zeros(8, np.float32), "photo p: model output grade_probs sums to 0"),
+        ("category_probs", np.full(10, -0.1, np.float32), "photo p: model output category_probs sums to -1"),
+        ("category_probs", np.full(10, np.nan, np.float32), "category_probs contains NaN"),
+        ("anomaly_score", np.float32(np.inf), "anomaly_score contains NaN or infinite"),
+        ("counterfeit_prob", np.float32(np.nan), "counterfeit_prob contains NaN"),
+        ("defect_probs", np.full((13, 28, 28), np.nan, np.float32), "defect_probs contains NaN"),
+        ("embedding", np.zeros(0, np.float32), "embedding is empty"),
+    ],
+)
+def test_broken_model_outputs_are_refused_naming_output_and_photo(field: str, value: np.ndarray, message: str) -> None:
+    broken = fake.outputs()._replace(**{field: value})
+    with pytest.raises(ValueError, match=message):
+        grade(KIOSK, [evidence("ok"), PhotoEvidence("p", View.FRONT, fake.photo(), broken)])
+
+
+def test_a_nan_confidence_sends_the_item_to_review() -> None:
+    signals = _signals(grade_confidence=float("nan"), category_probability=float("nan"))
+    assert [reason.code for reason in review_reasons(signals, fake.policy())] == [ReviewReason.LOW_CONFIDENCE] * 2
+
+
+def _signals(**changes: float) -> ItemSignals:
+    signals = ItemSignals(
+        station=False,
+        views=[View.FRONT],
+        declared_category=None,
+        predicted_category="shirt",
+        category_probability=0.9,
+        known_categories=fake.CATEGORIES,
+        used_category="shirt",
+        model_grade="like_new",
+        grade_confidence=0.9,
+        photo_grades={"p": "like_new"},
+        photo_categories={"p": ("shirt", 0.9)},
+        anomaly_max=0.1,
+        bundle_anomaly_threshold=1.0,
+        design_features=[],
+        authenticity=AuthenticityVerdict.NOT_CHECKED,
+        authentication_requested=False,
+    )
+    return replace(signals, **changes)
+
+
+def test_a_blank_declared_category_counts_as_undeclared() -> None:
+    photos = station_pair({"category_probability": 0.2}, {"category_probability": 0.2})
+    result = grade(ItemFacts(channel=Channel.STATION, category="  "), photos)
+    assert result.category.declared is None and result.category.used == "shirt"
+    assert ReviewReason.LOW_CONFIDENCE in codes(result)
