@@ -14,6 +14,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 Config = TypeVar("Config", bound=BaseModel)
+Value = TypeVar("Value")
 
 
 def load_config(path: Path, model: type[Config], error: type[ValueError]) -> Config:
@@ -23,6 +24,8 @@ def load_config(path: Path, model: type[Config], error: type[ValueError]) -> Con
         raise error(f"{path}: file not found; pass the path of an existing YAML file.")
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as problem:
+        raise error(f"{path}: not UTF-8 text ({problem}); save the file as UTF-8.") from problem
     except yaml.YAMLError as problem:
         raise error(f"{path}: not valid YAML ({problem}); fix the syntax at the position shown.") from problem
     if not isinstance(data, dict):
@@ -48,3 +51,13 @@ def _advice(detail: dict[str, Any]) -> str:
         return "required field is missing; add it"
     message = str(detail["msg"]).removeprefix("Value error, ")
     return f"{message} (got {detail['input']!r})" if kind != "value_error" else message
+
+
+def lowercase_keys(mapping: dict[str, Value]) -> dict[str, Value]:
+    """Keys lowercased so `Shoes:` matches the lowercase names items carry; refuse two spellings of one key."""
+    lowered: dict[str, Value] = {}
+    for key, value in mapping.items():
+        if key.lower() in lowered:
+            raise ValueError(f"{key!r} appears twice when case is ignored; keep one spelling")
+        lowered[key.lower()] = value
+    return lowered

@@ -1,8 +1,11 @@
 """The policy's grade rules on an item's merged defects: severity floors, critical defects, design features.
 
-Only counted defects (see `grading.view_merge`) take part. A defect that a design-feature rule matches does not
-floor the grade or trigger a critical rule; it is handed back so the item goes to review instead. The final grade
-is the worse of the model's grade and the strongest floor; reaching the scale's last step rejects the item.
+Critical rules read every reading, counted or not (see `grading.view_merge`): a close-up that absorbs the sole's
+tear must not hide a separating sole. Severity floors and design features read only counted defects. A counted
+defect that a design-feature rule matches, and no critical rule does, does not floor the grade; it is handed back
+so the item goes to review instead. Critical rules take precedence over design features (a hole in leather tagged
+"distressed" still rejects). The final grade is the worse of the model's grade and the strongest floor; reaching
+the scale's last step rejects the item.
 """
 
 from __future__ import annotations
@@ -10,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from grading.item_result import FloorResult, FloorSource, Reason
-from grading.policy import CriticalAction, GradePolicy, RejectReason
+from grading.policy import CriticalAction, CriticalRule, GradePolicy, RejectReason
 from grading.view_merge import ItemDefect
 
 FloorCandidate = tuple[str, FloorSource, str]  # grade, source, why
@@ -36,22 +39,30 @@ class GradeOutcome:
 def apply_grade_rules(
     model_grade: str, defects: list[ItemDefect], item: ItemTraits, policy: GradePolicy
 ) -> GradeOutcome:
-    """Floor the model's grade by the counted defects and list critical rejections."""
+    """Floor the model's grade by the defects and list critical rejections."""
+    critical = [defect for defect in defects if _critical_rules(defect, item, policy)]
     counted = [defect for defect in defects if defect.counted]
-    design = [defect for defect in counted if _maybe_design(defect, item, policy)]
+    design = [defect for defect in counted if defect not in critical and _maybe_design(defect, item, policy)]
     flooring = [defect for defect in counted if defect not in design]
-    floors = _severity_floors(flooring, policy) + _critical_floors(flooring, item, policy)
-    strongest = max(floors, key=lambda floor: policy.rank(floor[0]), default=None)
-    model_rank = policy.rank(model_grade)
-    floor = None
-    if strongest is not None:
-        grade, source, detail = strongest
-        floor = FloorResult(grade=grade, source=source, detail=detail, applied=policy.rank(grade) > model_rank)
+    floors = _severity_floors(flooring, policy) + _critical_floors(critical, item, policy)
+    floor = _strongest(floors, model_grade, policy)
     grade = floor.grade if floor is not None and floor.applied else model_grade
-    rejections = _rejections(flooring, item, policy)
+    rejections = _rejections(critical, item, policy)
     if grade == policy.grades[-1] and not rejections:
         rejections.append(Reason(code=RejectReason.BELOW_STANDARD, detail=f"the grade is {grade}, the last step"))
     return GradeOutcome(grade=grade, floor=floor, rejections=rejections, design_features=design)
+
+
+def _strongest(floors: list[FloorCandidate], model_grade: str, policy: GradePolicy) -> FloorResult | None:
+    strongest = max(floors, key=lambda floor: policy.rank(floor[0]), default=None)
+    if strongest is None:
+        return None
+    grade, source, detail = strongest
+    return FloorResult(grade=grade, source=source, detail=detail, applied=policy.rank(grade) > policy.rank(model_grade))
+
+
+def _critical_rules(defect: ItemDefect, item: ItemTraits, policy: GradePolicy) -> list[CriticalRule]:
+    return [rule for rule in policy.critical if rule.matches(defect.type, item.category, item.material, defect.view)]
 
 
 def _maybe_design(defect: ItemDefect, item: ItemTraits, policy: GradePolicy) -> bool:
@@ -73,10 +84,9 @@ def _severity_floors(defects: list[ItemDefect], policy: GradePolicy) -> list[Flo
 def _critical_floors(defects: list[ItemDefect], item: ItemTraits, policy: GradePolicy) -> list[FloorCandidate]:
     floors = []
     for defect in defects:
-        for rule in policy.critical:
-            if rule.matches(defect.type, item.category, item.material, defect.view):
-                grade = policy.grades[-1] if rule.action is CriticalAction.REJECT else rule.grade
-                floors.append((grade, FloorSource.CRITICAL, f"{rule.name}: {_describe(defect)}"))
+        for rule in _critical_rules(defect, item, policy):
+            grade = policy.grades[-1] if rule.action is CriticalAction.REJECT else rule.grade
+            floors.append((grade, FloorSource.CRITICAL, f"{rule.name}: {_describe(defect)}"))
     return floors
 
 
@@ -84,6 +94,6 @@ def _rejections(defects: list[ItemDefect], item: ItemTraits, policy: GradePolicy
     return [
         Reason(code=RejectReason.CRITICAL_DEFECT, detail=f"{rule.name}: {_describe(defect)}")
         for defect in defects
-        for rule in policy.critical
-        if rule.action is CriticalAction.REJECT and rule.matches(defect.type, item.category, item.material, defect.view)
+        for rule in _critical_rules(defect, item, policy)
+        if rule.action is CriticalAction.REJECT
     ]

@@ -19,10 +19,10 @@ from __future__ import annotations
 from enum import StrEnum
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, NonNegativeFloat, PositiveFloat, model_validator
+from pydantic import BaseModel, ConfigDict, Field, NonNegativeFloat, PositiveFloat, field_validator, model_validator
 
-from grading.config_file import load_config
-from grading.vocabulary import DefectType, Grade, View
+from grading.config_file import load_config, lowercase_keys
+from grading.vocabulary import WILDCARD_VIEWS, DefectType, Grade, View
 
 POLICIES_FOLDER = Path(__file__).resolve().parent / "policies"
 
@@ -73,6 +73,11 @@ class FrameWidth(_Strict):
     categories: dict[str, PositiveFloat] = Field(default_factory=dict)
     views: dict[View, PositiveFloat] = Field(default_factory=dict, description="overrides the category, e.g. detail")
 
+    @field_validator("categories")
+    @classmethod
+    def _lowercase(cls, categories: dict[str, float]) -> dict[str, float]:
+        return lowercase_keys(categories)
+
     def width_cm(self, category: str | None, view: View) -> float:
         if view in self.views:
             return self.views[view]
@@ -98,7 +103,12 @@ class GradeFloor(_Strict):
 
 
 class CriticalRule(_Strict):
-    """A defect that forces a floor or a rejection when category, material and view match (empty = any)."""
+    """A defect that forces a floor or a rejection when category, material and view match (empty = any).
+
+    A rule limited to some views also matches photos that may show any surface (`detail`, `unspecified`): a
+    kiosk photo of a shoe with a tear may show the sole, and flooring it is the safe side (the item is never
+    priced above what the defect may mean); the floor's detail names the view so a reviewer can tell.
+    """
 
     name: str
     defect: DefectType
@@ -107,6 +117,11 @@ class CriticalRule(_Strict):
     views: list[View] = Field(default_factory=list)
     action: CriticalAction
     grade: str | None = Field(None, description="required for action: floor")
+
+    @field_validator("categories", "materials")
+    @classmethod
+    def _lowercase(cls, names: list[str]) -> list[str]:
+        return [name.lower() for name in names]
 
     @model_validator(mode="after")
     def _floor_has_grade(self) -> CriticalRule:
@@ -119,15 +134,17 @@ class CriticalRule(_Strict):
             defect == self.defect
             and _matches(category, self.categories)
             and _matches(material, self.materials)
-            and (not self.views or view in self.views)
+            and (not self.views or view in self.views or view in WILDCARD_VIEWS)
         )
 
 
 class DesignFeatureRule(_Strict):
     """A defect type that may be intended (ripped jeans, stone-washed fading): review instead of a floor.
 
-    Applies when the defect type is listed and any of category, material or a tag containing one of
-    `tags_containing` matches.
+    Applies when the defect type is listed, the category is listed (empty = any), and the material is listed or a
+    tag contains one of `tags_containing`. A category alone never makes damage a design feature (a hole in wool
+    trousers is a hole), so a rule must name materials or tags. Critical rules take precedence
+    (`grading.grade_rules`).
     """
 
     name: str
@@ -136,14 +153,26 @@ class DesignFeatureRule(_Strict):
     materials: list[str] = Field(default_factory=list)
     tags_containing: list[str] = Field(default_factory=list)
 
+    @field_validator("categories", "materials", "tags_containing")
+    @classmethod
+    def _lowercase(cls, names: list[str]) -> list[str]:
+        return [name.lower() for name in names]
+
+    @model_validator(mode="after")
+    def _needs_material_or_tag(self) -> DesignFeatureRule:
+        if not self.materials and not self.tags_containing:
+            raise ValueError(
+                f"design-feature rule {self.name!r} names neither materials nor tags_containing; a category alone "
+                "would excuse every such defect in it, so add materials: [...] or tags_containing: [...]"
+            )
+        return self
+
     def applies(self, defect: DefectType, category: str | None, material: str | None, tags: list[str]) -> bool:
-        if defect not in self.defects:
+        if defect not in self.defects or not _matches(category, self.categories):
             return False
-        lowered = [word.lower() for word in self.tags_containing]
-        by_tag = any(word in tag.lower() for tag in tags for word in lowered)
-        by_category = bool(self.categories) and _matches(category, self.categories)
+        by_tag = any(word in tag.lower() for tag in tags for word in self.tags_containing)
         by_material = bool(self.materials) and _matches(material, self.materials)
-        return by_tag or by_category or by_material
+        return by_tag or by_material
 
 
 class AnomalyReview(_Strict):
@@ -170,6 +199,11 @@ class RequiredViews(_Strict):
 
     default: list[View] = Field(default_factory=list)
     categories: dict[str, list[View]] = Field(default_factory=dict)
+
+    @field_validator("categories")
+    @classmethod
+    def _lowercase(cls, categories: dict[str, list[View]]) -> dict[str, list[View]]:
+        return lowercase_keys(categories)
 
     def for_category(self, category: str | None) -> list[View]:
         return self.categories.get((category or "").lower(), self.default)

@@ -15,7 +15,9 @@ type on the front and on the back counts twice.
 
 The rule never counts one defect twice, at a price: a close-up that is the most severe reading of its type
 absorbs that type's readings on every named view (it cannot say which one it shows), so the condition note may
-then name fewer places than there are. Floors are unaffected: they read only the worst defect.
+then name fewer places than there are. Floors are unaffected: severity floors read only the worst defect, which
+always counts, and critical rules read every reading, counted or not (`grading.grade_rules`), so an absorbed
+`tear` on the `sole` still triggers the separating-sole rule.
 """
 
 from __future__ import annotations
@@ -24,9 +26,7 @@ from dataclasses import dataclass, replace
 
 from grading.defect_regions import DefectRegion
 from grading.policy import Severity
-from grading.vocabulary import DefectType, View
-
-WILDCARD_VIEWS = frozenset({View.DETAIL, View.UNSPECIFIED})
+from grading.vocabulary import WILDCARD_VIEWS, DefectType, View
 
 
 @dataclass(frozen=True)

@@ -62,6 +62,10 @@ class View(StrEnum):
     UNSPECIFIED = "unspecified"
 
 
+# Views that may show any surface of the item: a close-up, or a kiosk photo whose side nobody named.
+WILDCARD_VIEWS = frozenset({View.DETAIL, View.UNSPECIFIED})
+
+
 class Split(StrEnum):
     TRAIN = "train"
     VALIDATION = "validation"

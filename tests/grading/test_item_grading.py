@@ -270,3 +270,54 @@ def test_a_blank_declared_category_counts_as_undeclared() -> None:
     result = grade(ItemFacts(channel=Channel.STATION, category="  "), photos)
     assert result.category.declared is None and result.category.used == "shirt"
     assert ReviewReason.LOW_CONFIDENCE in codes(result)
+
+
+SHOES = ItemFacts(channel=Channel.STATION, category="shoes")
+SOLE_TEAR = (DefectType.TEAR, slice(20, 21), slice(5, 7), 0.9)
+
+
+def test_a_close_up_absorbing_the_sole_tear_keeps_the_separating_sole_floor() -> None:
+    big_tear = (DefectType.TEAR, slice(10, 16), slice(5, 15), 0.9)
+    photos = [
+        evidence("side", View.SIDE, category="shoes"),
+        evidence("sole", View.SOLE, category="shoes", blobs=[SOLE_TEAR]),
+        evidence("close", View.DETAIL, category="shoes", blobs=[big_tear]),
+    ]
+    result = grade(SHOES, photos)
+    assert {(d.photo_id, d.counted) for d in result.defects} == {("close", True), ("sole", False)}
+    assert result.grade.name == "poor" and result.grade.floor.source is FloorSource.CRITICAL
+
+
+@pytest.mark.parametrize("view", [View.SOLE, View.SIDE, View.UNSPECIFIED, View.DETAIL])
+def test_view_specific_critical_rules_also_match_photos_that_may_show_that_view(view: View) -> None:
+    facts = ItemFacts(channel=Channel.KIOSK, category="shoes")
+    result = grade(facts, [evidence("p", view, category="shoes", blobs=[SOLE_TEAR])])
+    assert result.grade.name == "poor" and result.grade.floor.source is FloorSource.CRITICAL
+    assert f"tear on {view.value}" in result.grade.floor.detail
+
+
+def test_a_front_photo_tear_on_a_shoe_is_not_a_separating_sole() -> None:
+    facts = ItemFacts(channel=Channel.KIOSK, category="shoes")
+    result = grade(facts, [evidence("p", View.FRONT, category="shoes", blobs=[SOLE_TEAR])])
+    assert result.grade.floor.source is FloorSource.SEVERITY
+
+
+HOLE = (DefectType.HOLE, slice(10, 12), slice(10, 12), 0.9)
+
+
+@pytest.mark.parametrize(
+    ("material", "tags", "design"),
+    [("wool", [], False), (None, [], False), ("denim", [], True), ("cotton", ["Blue Jeans"], True)],
+)
+def test_denim_wear_needs_denim_material_or_tag(material: str | None, tags: list[str], design: bool) -> None:
+    facts = ItemFacts(channel=Channel.STATION, category="pants", material=material, tags=tags)
+    result = grade(facts, station_pair({"blobs": [HOLE], "category": "pants"}, {"category": "pants"}))
+    assert (ReviewReason.POSSIBLE_DESIGN_FEATURE in codes(result)) is design
+    assert (result.grade.name == "like_new") is design  # a hole that is no design feature floors the grade
+
+
+def test_a_hole_in_leather_rejects_even_when_tagged_distressed() -> None:
+    facts = ItemFacts(channel=Channel.STATION, category="pants", material="Leather", tags=["distressed"])
+    result = grade(facts, station_pair({"blobs": [HOLE], "category": "pants"}, {"category": "pants"}))
+    assert result.decision is Decision.REJECT and codes(result) == {RejectReason.CRITICAL_DEFECT}
+    assert not result.defects[0].possible_design_feature

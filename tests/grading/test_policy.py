@@ -63,3 +63,37 @@ def test_unknown_defect_type_lists_the_known_ones(tmp_path: Path) -> None:
 def test_missing_policy_file_is_a_policy_error(tmp_path: Path) -> None:
     with pytest.raises(PolicyError, match="file not found"):
         load_policy(tmp_path / "nope.yaml")
+
+
+def test_a_file_that_is_not_utf8_is_a_policy_error(tmp_path: Path) -> None:
+    path = tmp_path / "latin1.yaml"
+    path.write_bytes('version: "1"\n# caf\xe9\n'.encode("latin-1"))
+    with pytest.raises(PolicyError, match=r"not UTF-8 text.*save the file as UTF-8"):
+        load_policy(path)
+
+
+def test_category_names_are_lowercased_at_load(tmp_path: Path) -> None:
+    text = """version: "1"
+severity: {frame_width: {categories: {Shoes: 33}}}
+required_views: {categories: {Shoes: [side, sole]}}
+critical: [{name: x, defect: tear, categories: [Shoes], materials: [Leather], action: reject}]
+"""
+    policy = load_policy(write(tmp_path, text))
+    assert policy.severity.frame_width.width_cm("shoes", View.FRONT) == 33
+    assert policy.required_views.for_category("shoes") == [View.SIDE, View.SOLE]
+    assert policy.critical[0].matches(DefectType.TEAR, "shoes", "leather", View.FRONT)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ('version: "1"\nrequired_views: {categories: {Shoes: [side], shoes: [sole]}}', "'shoes' appears twice"),
+        (
+            'version: "1"\ndesign_features: [{name: pants, defects: [hole], categories: [pants]}]',
+            "design_features.0: design-feature rule 'pants' names neither materials nor tags_containing",
+        ),
+    ],
+)
+def test_ambiguous_or_too_broad_rules_are_refused(tmp_path: Path, text: str, expected: str) -> None:
+    with pytest.raises(PolicyError, match=expected):
+        load_policy(write(tmp_path, text))
