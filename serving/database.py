@@ -12,13 +12,15 @@ from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+WRITE_OPTION = "secondlook_write"
 
 
 def make_engine(url: str) -> Engine:
-    """SQLite gets WAL, full fsync on commit, a busy timeout, and `BEGIN IMMEDIATE` transactions.
+    """SQLite gets WAL, full fsync on commit, a busy timeout, and `BEGIN IMMEDIATE` for write transactions.
 
-    `BEGIN IMMEDIATE` takes the write lock when a transaction starts, so two threads that read and then write
-    queue up behind the busy timeout instead of one failing with "database is locked" on the upgrade.
+    `BEGIN IMMEDIATE` takes the write lock when a write transaction starts, so two threads that read and then
+    write queue up behind the busy timeout instead of one failing with "database is locked" on the upgrade.
+    Reads begin deferred and never hold the lock (WAL lets them run beside a writer).
     """
     if url.startswith("sqlite"):
         _ensure_sqlite_folder(url)
@@ -44,7 +46,8 @@ def _sqlite_pragmas(connection, _record) -> None:
 
 
 def _begin_immediate(connection: Connection) -> None:
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+    writing = connection.get_execution_options().get(WRITE_OPTION, False)
+    connection.exec_driver_sql("BEGIN IMMEDIATE" if writing else "BEGIN")
 
 
 def migrate(engine: Engine) -> None:
@@ -56,12 +59,41 @@ def migrate(engine: Engine) -> None:
         command.upgrade(config, "head")
 
 
-def session_factory(engine: Engine) -> sessionmaker[Session]:
-    return sessionmaker(engine, expire_on_commit=False)
+class SessionFactory(sessionmaker[Session]):
+    """`factory()` opens a session for reading; `factory.begin()` a write transaction (committed on success).
+
+    On SQLite the write transaction starts with `BEGIN IMMEDIATE`; reads never take the write lock.
+    """
+
+    def begin(self) -> _CommitAndClose:
+        session = self(bind=self.kw["bind"].execution_options(**{WRITE_OPTION: True}))
+        return _CommitAndClose(session)
+
+
+class _CommitAndClose:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def __enter__(self) -> Session:
+        self.session.begin()
+        return self.session
+
+    def __exit__(self, kind: object, error: object, trace: object) -> None:
+        try:
+            if kind is None:
+                self.session.commit()
+            else:
+                self.session.rollback()
+        finally:
+            self.session.close()
+
+
+def session_factory(engine: Engine) -> SessionFactory:
+    return SessionFactory(engine, expire_on_commit=False)
 
 
 @contextmanager
 def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
     """One unit of work: committed on success, rolled back on any exception."""
-    with factory() as session, session.begin():
+    with factory.begin() as session:
         yield session

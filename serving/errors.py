@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
+from urllib.parse import unquote
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from sqlalchemy.exc import DataError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = logging.getLogger("secondlook.errors")
@@ -58,8 +61,31 @@ async def _unexpected(request: Request, error: Exception) -> JSONResponse:
     return JSONResponse(error_body("internal_error", message), 500)
 
 
+async def _database_busy(_request: Request, error: OperationalError) -> JSONResponse:
+    log.warning("database unavailable: %s", error)
+    message = "The database is busy or unavailable; nothing from this request was stored. Retry shortly."
+    return JSONResponse(error_body("database_busy", message), 503, headers={"Retry-After": "2"})
+
+
+async def _unstorable(_request: Request, error: DataError) -> JSONResponse:
+    log.info("refused a value the database cannot store: %s", error)
+    message = "A value in the request is too long or contains characters that can't be stored (e.g. NUL); shorten it."
+    return JSONResponse(error_body("invalid_value", message), 422)
+
+
+async def refuse_nul_bytes(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+    """A NUL byte in the path or query is never meaningful and breaks PostgreSQL text columns: refuse it early."""
+    if "\x00" in unquote(request.url.path) or "\x00" in unquote(request.url.query):
+        message = "The URL contains a NUL byte (%00); remove it."
+        return JSONResponse(error_body("invalid_request", message), 400)
+    return await call_next(request)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ApiError, _api_error)
+    app.add_exception_handler(OperationalError, _database_busy)
+    app.add_exception_handler(DataError, _unstorable)
+    app.middleware("http")(refuse_nul_bytes)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(Exception, _unexpected)

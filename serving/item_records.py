@@ -19,6 +19,8 @@ from serving.tables import AuditEvent, Item, ItemStatus, Job, JobStatus, Photo, 
 from serving.uploads import Upload
 from serving.webhooks import enqueue_event
 
+ID_LENGTH = 32  # ids are uuid4 hex
+
 
 def audit(session: Session, item_id: str | None, actor: str, event: str, detail: dict | None = None) -> None:
     session.add(AuditEvent(item_id=item_id, actor=actor, event=event, detail=detail or {}))
@@ -53,7 +55,7 @@ def create_item(
 
 def get_item(session: Session, item_id: str, *, for_update: bool = False) -> Item:
     query = select(Item).where(Item.id == item_id)
-    item = session.scalar(query.with_for_update() if for_update else query)
+    item = None if len(item_id) > ID_LENGTH else session.scalar(query.with_for_update() if for_update else query)
     if item is None:
         raise ApiError(404, "unknown_item", f"No item with id '{item_id}'. Check the id the create call returned.")
     return item

@@ -15,12 +15,13 @@ import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import NamedTuple
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from grading.authenticity import ReferenceGallery
-from grading.intake import Photo, load_photo
+from grading.intake import IntakeLimits, Photo, load_photo
 from grading.item_grading import ItemFacts
 from grading.vocabulary import View
 from serving.inference_scheduler import Priority, QueueFull
@@ -39,6 +40,18 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+class LeaseLost(RuntimeError):
+    """The job's lease ran out and another worker claimed it; this worker's result must not be recorded."""
+
+
+def owned_job(session: Session, job_id: str, attempts: int) -> Job:
+    """The job, locked, if this worker's claim (its attempt number) still holds; else `LeaseLost`."""
+    job = session.get(Job, job_id, with_for_update=True)
+    if job is None or job.status != JobStatus.RUNNING or job.attempts != attempts:
+        raise LeaseLost(job_id)
+    return job
+
+
 def requeue_abandoned(session: Session) -> int:
     """Queue again every job left `running` (used at start on SQLite, where one process owns the database)."""
     result = session.execute(
@@ -47,7 +60,13 @@ def requeue_abandoned(session: Session) -> int:
     return result.rowcount or 0
 
 
-def claim_job(session: Session, lease_seconds: float, now: datetime) -> Job | None:
+class Claim(NamedTuple):
+    job_id: str
+    item_id: str
+    attempts: int  # this claim's attempt number: the worker still owns the job while the row shows it
+
+
+def claim_job(session: Session, lease_seconds: float, now: datetime) -> Claim | None:
     """Take the oldest due job (or one whose lease expired), safely against other workers."""
     due = or_(
         (Job.status == JobStatus.QUEUED) & (Job.available_at <= now),
@@ -59,12 +78,14 @@ def claim_job(session: Session, lease_seconds: float, now: datetime) -> Job | No
     job = session.scalars(query).first()
     if job is None:
         return None
+    claim = Claim(job.id, job.item_id, job.attempts + 1)
     claimed = session.execute(
         update(Job)
         .where(Job.id == job.id, Job.attempts == job.attempts)
-        .values(status=JobStatus.RUNNING, lease_until=now + timedelta(seconds=lease_seconds), attempts=job.attempts + 1)
+        .values(status=JobStatus.RUNNING, lease_until=now + timedelta(seconds=lease_seconds), attempts=claim.attempts)
+        .execution_options(synchronize_session=False)
     )
-    return job if claimed.rowcount == 1 else None
+    return claim if claimed.rowcount == 1 else None
 
 
 class JobWorkers:
@@ -118,20 +139,22 @@ class JobWorkers:
     def work_one(self) -> bool:
         """Claim and grade one job; False when none is due."""
         with self.sessions.begin() as session:
-            job = claim_job(session, self.settings.job_lease_seconds, utc_now())
-            if job is None:
+            claim = claim_job(session, self.settings.job_lease_seconds, utc_now())
+            if claim is None:
                 self.on_depth(pending_jobs(session))
                 return False
-            job_id, item_id, attempts = job.id, job.item_id, job.attempts + 1
+            job_id, item_id, attempts = claim
             session.get(Item, item_id).status = ItemStatus.PROCESSING
         try:
-            self._grade(job_id, item_id)
+            self._grade(job_id, item_id, attempts)
+        except LeaseLost:
+            log.warning("job %s was claimed again after its lease ran out; this result is not kept", job_id)
         except Exception as error:
             log.exception("grading item %s failed (attempt %d)", item_id, attempts)
             self._fail(job_id, item_id, attempts, error)
         return True
 
-    def _grade(self, job_id: str, item_id: str) -> None:
+    def _grade(self, job_id: str, item_id: str, attempts: int) -> None:
         started = time.perf_counter()
         grader = self.grader()
         with self.sessions() as session:
@@ -144,9 +167,8 @@ class JobWorkers:
         graded = self._run(grader, facts, photos, references)
         timings = {"decode": (decoded - started) * 1e3, "inference": graded.inference_ms, "policy": graded.grading_ms}
         with self.sessions.begin() as session:
-            item = session.get(Item, item_id)
-            record_result(session, item, graded, self.settings.webhooks, timings)
-            job = session.get(Job, job_id)
+            job = owned_job(session, job_id, attempts)
+            record_result(session, session.get(Item, item_id), graded, self.settings.webhooks, timings)
             job.status, job.finished_at, job.lease_until = JobStatus.DONE, utc_now(), None
 
     def _run(
@@ -161,13 +183,17 @@ class JobWorkers:
                     raise
 
     def _decoded(self, sha256: str) -> Photo:
-        return self.cache.take(sha256) or load_photo(self.store.get(sha256))
+        limits = IntakeLimits(max_bytes=self.settings.max_photo_bytes)  # the limits the upload was accepted under
+        return self.cache.take(sha256) or load_photo(self.store.get(sha256), limits)
 
     def _fail(self, job_id: str, item_id: str, attempts: int, error: Exception) -> None:
         final = attempts >= self.settings.job_max_attempts
         message = f"{type(error).__name__}: {error}"
         with self.sessions.begin() as session:
-            job = session.get(Job, job_id)
+            try:
+                job = owned_job(session, job_id, attempts)
+            except LeaseLost:
+                return  # another worker holds the job now; its outcome counts
             job.last_error, job.lease_until = message, None
             job.status = JobStatus.FAILED if final else JobStatus.QUEUED
             job.available_at = utc_now() + timedelta(seconds=2.0**attempts)

@@ -7,6 +7,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from grading.authenticity import ReferenceGallery
+from grading.inference import GradingModel
+from grading.intake import load_photo
+from serving.storage import PhotoStore
 from serving.tables import ReferencePhoto
 
 
@@ -59,3 +62,23 @@ def reference_photos(session: Session, product_line: str) -> list[ReferencePhoto
 def reference_counts(session: Session) -> dict[str, int]:
     query = select(ReferencePhoto.product_line, func.count()).group_by(ReferencePhoto.product_line)
     return {line: count for line, count in session.execute(query).all()}
+
+
+def reembed_for(session: Session, store: PhotoStore, model: GradingModel, key_id: str) -> int:
+    """Embed every enrolled reference photo with `model` (a newly loaded bundle), so authenticity keeps working."""
+    version = model.metadata.version
+    pending: dict[str, set[str]] = {}
+    for row in session.scalars(select(ReferencePhoto)):
+        pending.setdefault(row.product_line, set()).add(row.sha256)
+    done = {
+        (row.product_line, row.sha256)
+        for row in session.scalars(select(ReferencePhoto).where(ReferencePhoto.model_version == version))
+    }
+    count = 0
+    for product_line, sha256s in pending.items():
+        todo = sorted(sha for sha in sha256s if (product_line, sha) not in done)
+        if todo:
+            pixels = np.stack([load_photo(store.get(sha)).pixels for sha in todo])
+            enroll(session, product_line, todo, model.run(pixels).embedding, version, key_id)
+            count += len(todo)
+    return count

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from grading.vocabulary import Authenticity
 from serving.auth import Caller
 from serving.errors import ApiError
-from serving.item_records import audit, get_item
+from serving.item_records import audit, get_item, latest_result
 from serving.settings import WebhookEndpoint
 from serving.tables import AuditEvent, Item, ReviewDecision, ReviewState
 from serving.webhooks import enqueue_event
@@ -59,6 +59,8 @@ class DecisionIn(BaseModel):
     def _override_says_what(self) -> DecisionIn:
         if self.action is ReviewAction.OVERRIDE and self.grade is None and self.authenticity is None:
             raise ValueError("an override needs a new 'grade' or 'authenticity'")
+        if self.action is not ReviewAction.OVERRIDE and (self.grade is not None or self.authenticity is not None):
+            raise ValueError(f"'grade' and 'authenticity' go with action 'override', not '{self.action.value}'")
         if self.reason_code is ReasonCode.OTHER and not self.comment.strip():
             raise ValueError("reason_code 'other' needs a comment saying why")
         return self
@@ -119,7 +121,9 @@ def decide(
         comment=decision.comment,
     )
     session.add(row)
-    _apply(item, decision)
+    result = latest_result(session, item.id)
+    verdict = result.body.get("authenticity", {}).get("verdict") if result else None
+    _apply(item, decision, grades[-1], verdict)
     session.flush()
     detail = decision.model_dump(mode="json") | {"decision_id": row.id}
     audit(session, item.id, caller.name, "review.decided", detail)
@@ -127,15 +131,23 @@ def decide(
     return row
 
 
-def _apply(item: Item, decision: DecisionIn) -> None:
-    item.review_state = ReviewState.DECIDED
+INCONCLUSIVE_REASON = "reviewer_inconclusive"
+
+
+def _apply(item: Item, decision: DecisionIn, worst_grade: str, model_verdict: str | None) -> None:
+    """Move the item on. Inconclusive keeps it in the queue (tagged) for a second reviewer or new photos."""
     item.updated_at = datetime.now(UTC)
+    if decision.action is ReviewAction.INCONCLUSIVE:
+        item.review_reasons = sorted({*(item.review_reasons or []), INCONCLUSIVE_REASON})
+        return
+    item.review_state = ReviewState.DECIDED
     if decision.grade is not None:
         item.grade = decision.grade
-    if decision.action is ReviewAction.CONFIRM_COUNTERFEIT or decision.authenticity is Authenticity.COUNTERFEIT:
-        item.decision = "reject"
-    elif decision.action in (ReviewAction.APPROVE, ReviewAction.OVERRIDE):
-        item.decision = "reject" if item.grade == "reject" else "list"
+    counterfeit = (
+        decision.action is ReviewAction.CONFIRM_COUNTERFEIT or decision.authenticity is Authenticity.COUNTERFEIT
+    )
+    model_suspects = decision.action is ReviewAction.APPROVE and model_verdict == "suspected_counterfeit"
+    item.decision = "reject" if counterfeit or model_suspects or item.grade == worst_grade else "list"
 
 
 def history(session: Session, item_id: str) -> list[AuditEvent]:

@@ -14,8 +14,12 @@ from serving.errors import ApiError
 FACTS_EXAMPLE = {"sku": "NB-574-GRY-42", "brand": "New Balance", "category": "shoes", "product_line": "574"}
 
 
+MAX_FACT_LENGTH = 80  # the database's category column; names, SKUs and lines are never longer in practice
+
+
 def parse_facts(channel: Channel, raw: dict) -> ItemFacts:
     """Item facts from the caller, or a 422 listing each bad field."""
+    _check_text(raw)
     try:
         return ItemFacts.model_validate({**raw, "channel": channel.value})
     except ValidationError as error:
@@ -24,6 +28,17 @@ def parse_facts(channel: Channel, raw: dict) -> ItemFacts:
         raise ApiError(
             422, "invalid_metadata", f"Item metadata is invalid ({'; '.join(problems)}). Known fields: {known}."
         ) from error
+
+
+def _check_text(raw: dict) -> None:
+    values = [(k, v) for k, v in raw.items() if isinstance(v, str)]
+    values += [(f"{k}[]", t) for k, v in raw.items() if isinstance(v, list) for t in v if isinstance(t, str)]
+    for name, value in values:
+        if len(value) > MAX_FACT_LENGTH:
+            message = f"Item metadata field '{name}' is {len(value)} characters; at most {MAX_FACT_LENGTH}."
+            raise ApiError(422, "invalid_metadata", message)
+        if "\x00" in value:
+            raise ApiError(422, "invalid_metadata", f"Item metadata field '{name}' contains a NUL byte; remove it.")
 
 
 def parse_metadata_json(text: str | None) -> dict:

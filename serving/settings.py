@@ -43,7 +43,7 @@ class Settings(BaseModel):
     max_photo_bytes: int = 25 * 1024 * 1024
     webhooks: list[WebhookEndpoint] = Field(default_factory=list)
     webhook_poll_seconds: float = 0.5
-    webhook_max_attempts: int = 12
+    webhook_max_attempts: int = 500  # backoff caps at 10 min: about 3.4 days of retrying before giving up
     start_background: bool = True  # job workers and webhook delivery; tests may switch them off
 
     @field_validator("job_workers", "max_batch", "inference_threads", "max_queued_photos")

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+from pathlib import Path as FilePath
 from typing import Annotated
 
-from fastapi import APIRouter, File, Form, UploadFile
+from fastapi import APIRouter, File, Form, Path, UploadFile
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
@@ -19,9 +19,9 @@ from serving.errors import ApiError
 from serving.item_grader import load_rules
 from serving.item_records import audit, pending_jobs
 from serving.photo_intake import decode_uploads, store_uploads
-from serving.references import enroll, reference_counts
+from serving.references import enroll, reembed_for, reference_counts
 from serving.review_records import pending_count
-from serving.runtime import Runtime
+from serving.runtime import Runtime, warm_up
 from serving.schemas import KeyCreated, NewKey
 from serving.tables import Role
 
@@ -67,12 +67,15 @@ class BundleSwap(BaseModel):
 @router.post("/bundle", summary="Load another model bundle without a restart")
 def swap_bundle(runtime: RuntimeDep, caller: AdminCaller, body: BundleSwap) -> dict:
     try:
-        model = load_model(Path(body.path), threads=runtime.settings.inference_threads)
+        model = load_model(FilePath(body.path), threads=runtime.settings.inference_threads)
     except (BundleError, FileNotFoundError) as error:
         raise ApiError(422, "bad_bundle", f"The bundle was not loaded: {error}") from error
-    runtime.scheduler.swap_model(model)
+    warm_up(model)  # the first request after the swap should not pay ONNX Runtime's warm-up
     with runtime.sessions.begin() as session:
-        audit(session, None, caller.name, "bundle.loaded", {"path": body.path, "version": model.metadata.version})
+        references = reembed_for(session, runtime.store, model, caller.key_id)
+        detail = {"path": body.path, "version": model.metadata.version, "references_embedded": references}
+        audit(session, None, caller.name, "bundle.loaded", detail)
+    runtime.scheduler.swap_model(model)
     return status_document(runtime)
 
 
@@ -85,7 +88,7 @@ class RulesSwap(BaseModel):
 def swap_rules(runtime: RuntimeDep, caller: AdminCaller, body: RulesSwap) -> dict:
     current = runtime.grader.rules
     try:
-        rules = load_rules(Path(body.policy or current.policy_path), Path(body.pricing or current.pricing_path))
+        rules = load_rules(FilePath(body.policy or current.policy_path), FilePath(body.pricing or current.pricing_path))
     except (PolicyError, PricingError, FileNotFoundError) as error:
         raise ApiError(422, "bad_rules", f"The rules were not loaded: {error}") from error
     runtime.grader.rules = rules
@@ -99,7 +102,7 @@ def swap_rules(runtime: RuntimeDep, caller: AdminCaller, body: RulesSwap) -> dic
 async def add_references(
     runtime: RuntimeDep,
     caller: AdminCaller,
-    product_line: str,
+    product_line: Annotated[str, Path(min_length=1, max_length=200)],
     photos: Annotated[list[UploadFile], File(description="Photos of authentic items of this product line")],
     views: Annotated[str | None, Form()] = None,
 ) -> dict:

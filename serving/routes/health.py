@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from fastapi import APIRouter, Response
 from sqlalchemy import text
 
@@ -9,6 +11,7 @@ from serving.dependencies import RuntimeDep
 from serving.errors import ApiError
 
 router = APIRouter(tags=["health"])
+log = logging.getLogger("secondlook.health")
 
 
 @router.get("/healthz", summary="The process is up")
@@ -22,7 +25,8 @@ def readyz(runtime: RuntimeDep) -> dict:
         with runtime.engine.connect() as connection:
             connection.execute(text("SELECT 1"))
     except Exception as error:
-        raise ApiError(503, "database_unavailable", f"The database does not answer: {error}", retry_after=5) from error
+        log.warning("readiness: database does not answer: %s", error)
+        raise ApiError(503, "database_unavailable", "The database does not answer.", retry_after=5) from error
     metadata = runtime.scheduler.model.metadata
     return {"status": "ready", "model": {"name": metadata.name, "version": metadata.version}}
 

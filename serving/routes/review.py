@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import datetime
 from typing import Annotated
 
@@ -52,9 +51,9 @@ class QueuePage(BaseModel):
 def queue(
     runtime: RuntimeDep,
     _caller: ReviewerCaller,
-    reason: str | None = None,
-    category: str | None = None,
-    channel: str | None = None,
+    reason: Annotated[str | None, Query(max_length=80)] = None,
+    category: Annotated[str | None, Query(max_length=80)] = None,
+    channel: Annotated[str | None, Query(max_length=20)] = None,
     sort: QueueSort = QueueSort.SCORE,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0)] = 0,
@@ -147,10 +146,7 @@ def decision(runtime: RuntimeDep, caller: ReviewerCaller, item_id: str, body: De
 
 @router.get("/export", summary="Reviewer decisions as a manifest (JSON Lines) for retraining")
 def export(runtime: RuntimeDep, _caller: ReviewerCaller, since: datetime | None = None) -> StreamingResponse:
-    def lines() -> Iterator[str]:
-        with runtime.sessions() as session:
-            for line in export_decisions(session, lambda sha: runtime.store.path_of(sha), since):
-                yield line if line.endswith("\n") else line + "\n"
-
+    with runtime.sessions() as session:  # read in one short transaction; a slow download then holds nothing
+        lines = [line.rstrip("\n") + "\n" for line in export_decisions(session, runtime.store.path_of, since)]
     headers = {"Content-Disposition": 'attachment; filename="review-decisions.jsonl"'}
-    return StreamingResponse(lines(), media_type="application/x-ndjson", headers=headers)
+    return StreamingResponse(iter(lines), media_type="application/x-ndjson", headers=headers)

@@ -67,6 +67,7 @@ async def create(
     idempotency_key: IdempotencyKey = None,
 ) -> StationItem:
     facts = parse_facts(Channel.STATION, parse_metadata_json(metadata))
+    idempotency_key = (idempotency_key or "").strip() or None  # an empty header is no key
     settings = runtime.settings
     uploads = await decode_uploads(
         photos or [], views, max_count=settings.max_photos_per_item, max_bytes=settings.max_photo_bytes, min_count=0
@@ -169,6 +170,8 @@ def _create(
 def _add(runtime: Runtime, caller: Caller, item_id: str, uploads: list[Upload], complete: bool) -> None:
     with runtime.sessions.begin() as session:
         item = get_item(session, item_id, for_update=True)
+        if item.status != ItemStatus.RECEIVING and _is_repeat(session, item, uploads, complete):
+            return  # a retry of a call that already succeeded (its answer was lost): nothing to do, say so with 200
         if item.status != ItemStatus.RECEIVING:
             raise ApiError(
                 409, "item_submitted", f"Item {item_id} is already {item.status}; photos can't be added after submit."
@@ -176,6 +179,12 @@ def _add(runtime: Runtime, caller: Caller, item_id: str, uploads: list[Upload], 
         add_photos(session, item, uploads, caller.name, runtime.settings.max_photos_per_item)
         if complete:
             _submit(session, item, caller)
+
+
+def _is_repeat(session: Session, item: Item, uploads: list[Upload], complete: bool) -> bool:
+    """Every photo is already attached and the call asks to submit (or is the submit call itself)."""
+    attached = {photo.sha256 for photo in item_photos(session, item.id)}
+    return complete and all(upload.sha256 in attached for upload in uploads)
 
 
 def _submit(session: Session, item: Item, caller: Caller) -> Job:

@@ -125,3 +125,20 @@ def test_openapi_documents_every_route(service: Service) -> None:
     paths = service.client.get("/openapi.json").json()["paths"]
     for path in ("/v1/kiosk/grade", "/v1/station/items", "/v1/review/queue", "/v1/admin/keys", "/metrics"):
         assert path in paths
+
+
+def test_a_new_bundle_version_re_embeds_the_references(service: Service, tmp_path: Path) -> None:
+    photos = [("photos", (f"r{i}.jpg", jpeg(name), "image/jpeg")) for i, name in enumerate(["rocket", "camera"])]
+    service.client.post("/v1/admin/references/swap-line", files=photos, headers=service.headers("admin"))
+    newer = tmp_path / "newer"
+    shutil.copytree(DEFAULT_BUNDLE, newer)
+    metadata = (newer / "bundle.json").read_text()
+    (newer / "bundle.json").write_text(metadata.replace('"version": "0.1.0"', '"version": "0.1.0-swap-test"', 1))
+    swapped = service.client.post("/v1/admin/bundle", json={"path": str(newer)}, headers=service.headers("admin"))
+    assert swapped.status_code == 200 and swapped.json()["model"]["version"] == "0.1.0-swap-test"
+    form = {"product_line": "swap-line", "authenticate": "true"}
+    photo = [("photos", ("same.jpg", jpeg("rocket"), "image/jpeg"))]
+    offer = service.client.post("/v1/kiosk/grade", files=photo, data=form, headers=service.headers("kiosk")).json()
+    assert offer["result"]["model_version"] == "0.1.0-swap-test"
+    assert offer["result"]["authenticity"]["references"] == 2
+    service.client.post("/v1/admin/bundle", json={"path": str(DEFAULT_BUNDLE)}, headers=service.headers("admin"))
