@@ -37,7 +37,7 @@ from grading.item_result import (
 )
 from grading.network_outputs import NetworkOutputs
 from grading.policy import GradePolicy
-from grading.pricing import PricingConfig, quote
+from grading.pricing import PricingConfig, check_pricing_against_policy, quote
 from grading.review_rules import ItemSignals, review_reasons
 from grading.view_merge import ItemDefect, measure, merge_views
 from grading.vocabulary import View
@@ -94,10 +94,13 @@ def grade_item(
 ) -> ItemResult:
     """Grade one item from its photos; raise ValueError when the evidence does not fit the bundle or policy.
 
+    Raises `grading.pricing.PricingError` (a ValueError) when the pricing's grade names do not fit the policy.
+
     Args:
         when: the date for seasonal pricing; today when omitted.
     """
     check_evidence(evidence, model, policy)
+    check_pricing_against_policy(pricing, policy)
     category = _category(facts, evidence, model)
     defects = merge_views(_defects(evidence, model, policy, category.used))
     model_grade, confidence = _model_grade(evidence, policy)

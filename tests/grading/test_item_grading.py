@@ -18,6 +18,7 @@ from grading.item_result import FloorSource, ItemResult
 from grading.listing import NO_DEFECTS_NOTE
 from grading.network_outputs import NetworkOutputs
 from grading.policy import Abstain, AnomalyReview, GradePolicy, RejectReason, ReviewReason
+from grading.pricing import PricingError
 from grading.review_rules import ItemSignals, review_reasons
 from grading.vocabulary import DefectType, Grade, View
 from tests.grading import fake_outputs as fake
@@ -46,7 +47,7 @@ def test_a_clean_confident_station_item_is_listed_with_versions_price_and_listin
     result = grade(STATION, station_pair())
     assert (result.decision, result.reasons) == (Decision.LIST, [])
     assert (result.grade.name, result.grade.floor) == ("like_new", None)
-    assert (result.model_version, result.policy_version, result.pricing_version) == ("0.0.1", "2026.11.1", "2026.11.1")
+    assert (result.model_version, result.policy_version, result.pricing_version) == ("0.0.1", "2026.11.1", "2026.11.2")
     assert result.price.list_price == 16.99 and result.price.voucher is None  # 20 x 0.85 = 17
     assert result.listing.condition_note == NO_DEFECTS_NOTE
     assert result.listing.department == "Ladies"
@@ -321,3 +322,11 @@ def test_a_hole_in_leather_rejects_even_when_tagged_distressed() -> None:
     result = grade(facts, station_pair({"blobs": [HOLE], "category": "pants"}, {"category": "pants"}))
     assert result.decision is Decision.REJECT and codes(result) == {RejectReason.CRITICAL_DEFECT}
     assert not result.defects[0].possible_design_feature
+
+
+def test_grading_refuses_pricing_whose_grade_names_miss_the_policy_scale() -> None:
+    config = fake.pricing()
+    multipliers = {name.replace("very_good", "very_god"): value for name, value in config.grade_multipliers.items()}
+    typo = config.model_copy(update={"grade_multipliers": multipliers})
+    with pytest.raises(PricingError, match="very_god"):
+        grade_item(KIOSK, [evidence()], fake.metadata(), fake.policy(), typo, when=JULY)

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import datetime
+import re
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
-from grading.pricing import PricingError, Rounding, RoundingMode, load_pricing, quote
+from grading.policy import default_policy_path, load_policy
+from grading.pricing import PricingError, Rounding, RoundingMode, check_pricing_against_policy, load_pricing, quote
 from tests.grading.fake_outputs import pricing, write
 
 JANUARY, JULY = datetime.date(2026, 1, 15), datetime.date(2026, 7, 15)
@@ -93,3 +96,79 @@ def test_bad_pricing_names_file_field_and_fix(tmp_path: Path, extra: str, expect
 def test_a_bad_currency_names_the_field(tmp_path: Path) -> None:
     with pytest.raises(PricingError, match="currency: String should match"):
         load_pricing(write(tmp_path, MINIMAL.replace("EUR", "euro")))
+
+
+def test_arithmetic_is_decimal_so_31_5_rounds_up() -> None:
+    offer = quote(pricing(), "fair", False, JULY, product_line="nb-990v6")
+    assert offer.list_price == 31.99  # 90 x 0.35 = 31.5 exactly -> 32 -> 31.99 (binary floats made it 30.99)
+    assert Rounding(step=1).apply(Decimal("2.5")) == 3.0
+
+
+@pytest.mark.parametrize("category", [None, *pricing().base_price.categories])
+def test_store_credit_is_above_cash_whenever_there_is_a_bonus(category: str | None) -> None:
+    config = pricing()
+    for grade in list(config.grade_multipliers)[:-1]:
+        for month in range(1, 13):
+            offer = quote(config, grade, True, datetime.date(2026, month, 1), category)
+            assert offer.store_credit > offer.cash, (grade, month, offer)
+
+
+def test_a_small_offer_gets_one_step_more_credit_and_no_bonus_means_equal() -> None:
+    offer = quote(pricing(), "poor", True, JANUARY, category="t-shirt")  # 10 x 0.2 x 0.9 x 0.4 = 0.72
+    assert (offer.cash, offer.store_credit) == (0.5, 1.0)  # 0.864 rounds down to 0.5: one step above instead
+    no_bonus = pricing().voucher.model_copy(update={"store_credit_bonus": 0.0})
+    flat = quote(pricing().model_copy(update={"voucher": no_bonus}), "poor", True, JANUARY, category="t-shirt")
+    assert flat.cash == flat.store_credit == 0.5
+
+
+def test_product_lines_and_category_keys_match_ignoring_case(tmp_path: Path) -> None:
+    offer = quote(pricing(), "like_new", False, JULY, category="shoes", product_line=" NB-990v6 ")
+    assert offer.factors["base_source"] == "product_line:nb-990v6"
+    text = MINIMAL.replace("{default: 10}", "{default: 10, categories: {Shoes: 40}}")
+    text += "seasonality: {Shoes: [2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2]}\n"
+    config = load_pricing(
+        write(tmp_path, text.replace("{default: Ladies}", "{default: Ladies, by_category: {Shoes: Sport}}"))
+    )
+    assert quote(config, "good", False, JULY, category="shoes").list_price == 40.0  # 40 x 0.5 x 2
+    assert config.listing.departments.by_category == {"shoes": "Sport"}
+
+
+@pytest.mark.parametrize(
+    ("extra", "expected"),
+    [
+        (
+            "seasonality: {outwear: [1, 1, 1, 1, 1, 0, 1, 1, 1, 1, 1, 1]}",
+            "seasonality.outwear.5: Input should be greater",
+        ),
+        ("base_price: {default: 10, brands: {H&M: 12, h&m: 13}}", "'h&m' appears twice when case is ignored"),
+    ],
+)
+def test_more_bad_pricing_is_refused_at_load(tmp_path: Path, extra: str, expected: str) -> None:
+    text = MINIMAL.replace("base_price: {default: 10}\n", "") if extra.startswith("base_price") else MINIMAL
+    with pytest.raises(PricingError, match=re.escape(expected)):
+        load_pricing(write(tmp_path, text + extra))
+
+
+def test_a_negative_grade_multiplier_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(PricingError, match=r"grade_multipliers\.good: Input should be greater than or equal to 0"):
+        load_pricing(write(tmp_path, MINIMAL.replace("good: 0.5", "good: -0.5")))
+
+
+def test_a_pricing_file_that_is_not_utf8_is_a_pricing_error(tmp_path: Path) -> None:
+    path = tmp_path / "latin1.yaml"
+    path.write_bytes(MINIMAL.replace("Ladies", "Caf\xe9").encode("latin-1"))
+    with pytest.raises(PricingError, match="not UTF-8 text"):
+        load_pricing(path)
+
+
+def test_grade_names_are_checked_against_the_policy_scale() -> None:
+    policy, config = load_policy(default_policy_path()), pricing()
+    check_pricing_against_policy(config, policy)
+    multipliers = dict(config.grade_multipliers)
+    multipliers["very_god"] = multipliers.pop("very_good")
+    typo = config.model_copy(update={"grade_multipliers": multipliers})
+    with pytest.raises(PricingError, match=r"names \['very_god'\], which are not on policy 2026\.11\.1's grade scale"):
+        check_pricing_against_policy(typo, policy)
+    missing = config.model_copy(update={"grade_multipliers": {"good": 0.5}})
+    with pytest.raises(PricingError, match=r"no multiplier for \['new_with_tags', 'like_new'"):
+        check_pricing_against_policy(missing, policy)
