@@ -65,7 +65,14 @@ class ReferenceGallery:
         rows = self._references.get(product_line)
         if rows is None:
             return None
-        return float((l2_normalise(embeddings) @ rows.T).max())
+        queries = l2_normalise(embeddings)
+        if queries.shape[1] != rows.shape[1]:
+            raise ValueError(
+                f"{product_line}: the references have {rows.shape[1]}-dimensional embeddings but the photos "
+                f"{queries.shape[1]}-dimensional ones: the references were enrolled with another model bundle; "
+                "re-enroll this product line's references with the active bundle"
+            )
+        return float((queries @ rows.T).max())
 
     def save(self, path: Path) -> None:
         np.savez(path, **self._references)

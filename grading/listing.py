@@ -2,10 +2,14 @@
 
 The note states only what the merged, counted defects say, one sentence per defect type and view, worst first:
 "Small stain on front, about 2 cm. Pilling on back." Sizes are estimates under the policy's frame-width
-assumption, hence "about". Spread-out wear (pilling, fading, creases) gets no size.
+assumption, hence "about", and given in whole cm; the size word (small < 3 cm, medium < 8 cm, large) follows the
+rounded figure the buyer reads. Spread-out wear (pilling, fading, creases) gets no size. After five sentences the
+note says how many more defects the photos show.
 """
 
 from __future__ import annotations
+
+import math
 
 from grading.pricing import Departments, Listing
 from grading.view_merge import ItemDefect
@@ -42,7 +46,7 @@ def condition_note(defects: list[ItemDefect], by_design: frozenset[DefectType] =
     sentences = [_sentence(group, group[0].type in by_design) for group in groups.values()]
     if not sentences:
         return NO_DEFECTS_NOTE
-    extra = len(sentences) - MAX_SENTENCES
+    extra = sum(len(group) for group in list(groups.values())[MAX_SENTENCES:])
     tail = [f"{extra} more defect{'s' if extra > 1 else ''} listed in the photos."] if extra > 0 else []
     return " ".join(sentences[:MAX_SENTENCES] + tail)
 
@@ -51,19 +55,24 @@ def _sentence(group: list[ItemDefect], by_design: bool) -> str:
     defect_type, view = group[0].type, group[0].view
     noun = defect_type.value.replace("_", " ")
     place = "" if view in NO_PLACE else f" on {view.value}"
-    largest = max(defect.size_cm for defect in group)
+    largest = _whole_cm(max(defect.size_cm for defect in group))
     if defect_type in SPREAD_OUT:
         text = f"{noun.capitalize()}{place}"
     elif len(group) > 1:
-        text = f"{len(group)} {noun}s{place}, the largest about {_cm(largest)}"
+        text = f"{len(group)} {_plural(noun)}{place}, the largest about {largest} cm"
     else:
-        text = f"{_size_word(largest)} {noun}{place}, about {_cm(largest)}"
+        text = f"{_size_word(largest)} {noun}{place}, about {largest} cm"
     return f"{text} (may be a design feature)." if by_design else f"{text}."
 
 
-def _size_word(size_cm: float) -> str:
-    return "Small" if size_cm < 3 else "Medium" if size_cm < 8 else "Large"
+def _plural(noun: str) -> str:
+    return f"{noun}es" if noun.endswith(("s", "sh", "ch", "x", "z")) else f"{noun}s"
 
 
-def _cm(size_cm: float) -> str:
-    return f"{max(1, round(size_cm))} cm"
+def _size_word(whole_cm: int) -> str:
+    return "Small" if whole_cm < 3 else "Medium" if whole_cm < 8 else "Large"
+
+
+def _whole_cm(size_cm: float) -> int:
+    """The size as the note states it: whole cm, halves rounded up, at least 1."""
+    return max(1, math.floor(size_cm + 0.5))

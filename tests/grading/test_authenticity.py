@@ -59,3 +59,8 @@ def test_gallery_normalises_counts_and_round_trips(tmp_path: Path) -> None:
     assert loaded.product_lines() == ["line"] and loaded.count("line") == 2
     with pytest.raises(ValueError, match="3 dimensions"):
         loaded.enroll("line", np.ones(4))
+
+
+def test_references_of_another_dimension_ask_for_re_enrolment() -> None:
+    with pytest.raises(ValueError, match="enrolled with another model bundle; re-enroll"):
+        gallery().similarity("line", np.ones((2, 4)))

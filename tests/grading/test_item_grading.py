@@ -81,7 +81,7 @@ def test_the_same_stain_on_front_and_detail_counts_once_but_front_and_back_twice
     photos = [evidence("f", View.FRONT, blobs=[BIG_STAIN]), evidence("d", View.DETAIL, blobs=[SMALL_STAIN])]
     result = grade(STATION, [*photos, evidence("b", View.BACK, blobs=[SMALL_STAIN])])
     assert {(d.photo_id, d.counted) for d in result.defects} == {("f", True), ("b", True), ("d", False)}
-    assert result.listing.condition_note == "Medium stain on front, about 8 cm. Small stain on back, about 2 cm."
+    assert result.listing.condition_note == "Large stain on front, about 8 cm. Small stain on back, about 2 cm."
     close_up_worse = grade(
         STATION, [evidence("f", View.FRONT, blobs=[SMALL_STAIN]), evidence("d", View.DETAIL, blobs=[BIG_STAIN])]
     )

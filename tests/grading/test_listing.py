@@ -48,3 +48,24 @@ def test_department_prefers_tag_then_material_then_category() -> None:
     assert department(departments, "skirt", "Denim", []) == "Denim"
     assert department(departments, "t-shirt", None, []) == "Divided"
     assert department(departments, "bag", None, []) == "Ladies"
+
+
+def test_note_plurals_follow_english() -> None:
+    scratches = [defect(DefectType.SCRATCH, View.SIDE, 2, 2), defect(DefectType.SCRATCH, View.SIDE, 1, 1)]
+    assert condition_note(scratches) == "2 scratches on side, the largest about 2 cm."
+    parts = [defect(DefectType.BROKEN_PART, View.SOLE, 1, 2), defect(DefectType.BROKEN_PART, View.SOLE, 1, 1)]
+    assert condition_note(parts) == "2 broken parts on sole, the largest about 1 cm."
+
+
+def test_size_word_agrees_with_the_rounded_size() -> None:
+    assert condition_note([defect(DefectType.STAIN, View.FRONT, 2.6, 1)]) == "Medium stain on front, about 3 cm."
+    assert condition_note([defect(DefectType.STAIN, View.FRONT, 7.5, 1)]) == "Large stain on front, about 8 cm."
+    assert condition_note([defect(DefectType.STAIN, View.FRONT, 2.4, 1)]) == "Small stain on front, about 2 cm."
+
+
+def test_the_tail_counts_defects_not_sentences() -> None:
+    views = [View.FRONT, View.BACK, View.SIDE, View.SOLE, View.INSIDE, View.LABEL]
+    defects = [defect(DefectType.STAIN, view, 2, 10 - i) for i, view in enumerate(views)]
+    defects += [defect(DefectType.HOLE, View.LABEL, 1, 1), defect(DefectType.HOLE, View.LABEL, 1, 0.5)]
+    note = condition_note(defects)  # 7 sentences: the stain on label and 2 holes on label are left for the tail
+    assert note.count(".") == 6 and note.endswith(" 3 more defects listed in the photos.")
