@@ -21,7 +21,7 @@ from grading.item_grading import ItemFacts, PhotoEvidence, grade_item, split_out
 from grading.item_result import ItemResult
 from grading.network_outputs import NetworkOutputs
 from grading.policy import GradePolicy, load_policy
-from grading.pricing import PricingConfig, load_pricing
+from grading.pricing import PricingConfig, check_pricing_against_policy, load_pricing
 from grading.vocabulary import View
 from serving.inference_scheduler import InferenceScheduler, Priority
 
@@ -51,8 +51,10 @@ class Graded:
 
 
 def load_rules(policy_path: Path, pricing_path: Path) -> Rules:
-    """Both files validated; raises `PolicyError` / `PricingError` with the field to fix."""
-    return Rules(load_policy(policy_path), load_pricing(pricing_path), Path(policy_path), Path(pricing_path))
+    """Both files validated, and against each other; raises `PolicyError` / `PricingError` with the field to fix."""
+    policy, pricing = load_policy(policy_path), load_pricing(pricing_path)
+    check_pricing_against_policy(pricing, policy)
+    return Rules(policy, pricing, Path(policy_path), Path(pricing_path))
 
 
 class ItemGrader:
