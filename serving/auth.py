@@ -10,6 +10,7 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -67,3 +68,16 @@ def require(caller: Caller, *roles: Role) -> Caller:
         allowed = " or ".join(role.value for role in roles)
         raise ApiError(403, "wrong_role", f"This route needs a {allowed} key; yours is a {caller.role.value} key.")
     return caller
+
+
+def list_keys(session: Session) -> list[ApiKey]:
+    return list(session.scalars(select(ApiKey).order_by(ApiKey.created_at)))
+
+
+def revoke_key(session: Session, prefix: str) -> ApiKey:
+    """Revoke a key by its public prefix (the part after `sl_`); it stops working at once, web sessions included."""
+    row = session.scalar(select(ApiKey).where(ApiKey.prefix == prefix))
+    if row is None:
+        raise ApiError(404, "unknown_key", f"No API key with prefix '{prefix}'; list the keys to find it.")
+    row.revoked_at = row.revoked_at or datetime.now(UTC)
+    return row

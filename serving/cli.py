@@ -19,8 +19,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from grading.bundle import BundleError, read_metadata
 from grading.policy import PolicyError
 from grading.pricing import PricingError
-from serving.auth import create_key
+from serving.auth import create_key, list_keys, revoke_key
 from serving.database import make_engine, migrate, session_factory
+from serving.errors import ApiError
 from serving.settings import Settings, settings_from_environment
 from serving.tables import Role
 
@@ -53,6 +54,10 @@ def _parser() -> argparse.ArgumentParser:
     create.add_argument("--role", required=True, choices=[role.value for role in Role])
     create.add_argument("--name", required=True)
     create.set_defaults(command=_create_key)
+    keys.add_parser("list", help="every key: prefix, role, name, created, revoked").set_defaults(command=_list_keys)
+    revoke = keys.add_parser("revoke", help="revoke a key by its prefix (the part after sl_)")
+    revoke.add_argument("prefix")
+    revoke.set_defaults(command=_revoke_key)
     commands.add_parser("migrate", help="create or upgrade the database schema").set_defaults(command=_migrate)
     return parser
 
@@ -74,6 +79,25 @@ def _create_key(settings: Settings, args: argparse.Namespace) -> int:
     with _sessions(settings).begin() as session:
         key = create_key(session, args.name, Role(args.role))
     print(key)
+    return 0
+
+
+def _list_keys(settings: Settings, _args: argparse.Namespace) -> int:
+    with _sessions(settings)() as session:
+        for row in list_keys(session):
+            state = f"revoked {row.revoked_at:%Y-%m-%d %H:%M}" if row.revoked_at else "active"
+            print(f"{row.prefix}  {row.role:<8}  {state:<24}  {row.name}")
+    return 0
+
+
+def _revoke_key(settings: Settings, args: argparse.Namespace) -> int:
+    try:
+        with _sessions(settings).begin() as session:
+            row = revoke_key(session, args.prefix)
+            print(f"revoked {row.prefix} ({row.role}, {row.name})")
+    except ApiError as error:
+        print(f"secondlook-service: {error.message}", file=sys.stderr)
+        return 1
     return 0
 
 

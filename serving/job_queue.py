@@ -140,8 +140,8 @@ class JobWorkers:
         """Claim and grade one job; False when none is due."""
         with self.sessions.begin() as session:
             claim = claim_job(session, self.settings.job_lease_seconds, utc_now())
+            self.on_depth(pending_jobs(session))  # the gauge follows the queue while workers are busy too
             if claim is None:
-                self.on_depth(pending_jobs(session))
                 return False
             job_id, item_id, attempts = claim
             session.get(Item, item_id).status = ItemStatus.PROCESSING

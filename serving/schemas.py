@@ -110,8 +110,16 @@ class NewKey(BaseModel):
     role: str = Field(examples=["station"])
 
 
+class KeyInfo(BaseModel):
+    id: str = Field(description="The key's public prefix (the part after `sl_`); revoke it with this")
+    name: str
+    role: str
+    created_at: datetime
+    revoked_at: datetime | None
+
+
 class KeyCreated(BaseModel):
-    id: str
+    id: str = Field(description="The key's public prefix (the part after `sl_`); revoke it with this")
     name: str
     role: str
     key: str = Field(description="Shown once; only its hash is stored.")

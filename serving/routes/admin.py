@@ -13,7 +13,7 @@ from grading.bundle import BundleError
 from grading.inference import load_model
 from grading.policy import PolicyError
 from grading.pricing import PricingError
-from serving.auth import create_key
+from serving.auth import create_key, list_keys, revoke_key
 from serving.dependencies import AdminCaller, RuntimeDep
 from serving.errors import ApiError
 from serving.item_grader import load_rules
@@ -22,8 +22,8 @@ from serving.photo_intake import decode_uploads, store_uploads
 from serving.references import enroll, reembed_for, reference_counts
 from serving.review_records import pending_count
 from serving.runtime import Runtime, warm_up
-from serving.schemas import KeyCreated, NewKey
-from serving.tables import Role
+from serving.schemas import KeyCreated, KeyInfo, NewKey
+from serving.tables import ApiKey, Role
 
 router = APIRouter(prefix="/v1/admin", tags=["admin"])
 
@@ -39,6 +39,26 @@ def new_key(runtime: RuntimeDep, caller: AdminCaller, body: NewKey) -> KeyCreate
         key = create_key(session, body.name, role)
         audit(session, None, caller.name, "key.created", {"name": body.name, "role": role.value})
     return KeyCreated(id=key.split("_")[1], name=body.name, role=role.value, key=key)
+
+
+@router.get("/keys", response_model=list[KeyInfo], summary="Every API key (never the key itself)")
+def keys(runtime: RuntimeDep, _caller: AdminCaller) -> list[KeyInfo]:
+    with runtime.sessions() as session:
+        return [key_info(row) for row in list_keys(session)]
+
+
+@router.delete("/keys/{prefix}", response_model=KeyInfo, summary="Revoke a key; it stops working at once")
+def revoke(runtime: RuntimeDep, caller: AdminCaller, prefix: Annotated[str, Path(max_length=16)]) -> KeyInfo:
+    with runtime.sessions.begin() as session:
+        row = revoke_key(session, prefix)
+        if row.id == caller.key_id:
+            raise ApiError(409, "own_key", "You can't revoke the key you are using; use another admin key.")
+        audit(session, None, caller.name, "key.revoked", {"name": row.name, "role": row.role, "prefix": prefix})
+        return key_info(row)
+
+
+def key_info(row: ApiKey) -> KeyInfo:
+    return KeyInfo(id=row.prefix, name=row.name, role=row.role, created_at=row.created_at, revoked_at=row.revoked_at)
 
 
 @router.get("/status", summary="Active model, policy and pricing versions; queue depths")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -142,3 +143,25 @@ def test_a_new_bundle_version_re_embeds_the_references(service: Service, tmp_pat
     assert offer["result"]["model_version"] == "0.1.0-swap-test"
     assert offer["result"]["authenticity"]["references"] == 2
     service.client.post("/v1/admin/bundle", json={"path": str(DEFAULT_BUNDLE)}, headers=service.headers("admin"))
+
+
+def test_a_revoked_key_stops_working_at_once(service: Service) -> None:
+    admin = service.headers("admin")
+    created = service.client.post("/v1/admin/keys", json={"name": "temp-station", "role": "station"}, headers=admin)
+    key, prefix = created.json()["key"], created.json()["id"]
+    assert service.client.get("/v1/station/items/x", headers={"X-API-Key": key}).status_code == 404
+    listed = service.client.get("/v1/admin/keys", headers=admin).json()
+    assert {"id": prefix, "name": "temp-station", "role": "station"}.items() <= next(
+        k for k in listed if k["id"] == prefix
+    ).items()
+    revoked = service.client.delete(f"/v1/admin/keys/{prefix}", headers=admin)
+    assert revoked.status_code == 200 and revoked.json()["revoked_at"]
+    assert service.client.get("/v1/station/items/x", headers={"X-API-Key": key}).status_code == 401
+    assert all("key" not in entry for entry in listed) and "sl_" not in json.dumps(listed)  # never a key itself
+
+
+def test_an_admin_cannot_revoke_their_own_key(service: Service) -> None:
+    own_prefix = service.keys["admin"].split("_")[1]
+    response = service.client.delete(f"/v1/admin/keys/{own_prefix}", headers=service.headers("admin"))
+    assert response.status_code == 409
+    assert service.client.get("/v1/admin/status", headers=service.headers("admin")).status_code == 200

@@ -45,3 +45,14 @@ def test_refuses_to_start_on_a_broken_policy(tmp_path: Path) -> None:
 def test_bad_settings_name_the_field(tmp_path: Path) -> None:
     done = run_cli(tmp_path, "migrate", SECONDLOOK_MAX_BATCH="0")
     assert done.returncode == 2 and "max_batch" in done.stderr
+
+
+def test_keys_list_and_revoke_on_the_command_line(tmp_path: Path) -> None:
+    key = cli(tmp_path, "keys", "create", "--role", "kiosk", "--name", "store-12")
+    prefix = key.split("_")[1]
+    assert prefix in run_cli(tmp_path, "keys", "list").stdout
+    assert run_cli(tmp_path, "keys", "revoke", prefix).returncode == 0
+    listed = run_cli(tmp_path, "keys", "list").stdout
+    assert "revoked" in listed and key not in listed
+    unknown = run_cli(tmp_path, "keys", "revoke", "nosuchprefix")
+    assert unknown.returncode == 1 and "No API key with prefix" in unknown.stderr
