@@ -61,6 +61,8 @@ class DecisionIn(BaseModel):
             raise ValueError("an override needs a new 'grade' or 'authenticity'")
         if self.action is not ReviewAction.OVERRIDE and (self.grade is not None or self.authenticity is not None):
             raise ValueError(f"'grade' and 'authenticity' go with action 'override', not '{self.action.value}'")
+        if "\x00" in self.comment:
+            raise ValueError("the comment contains a NUL byte; remove it")
         if self.reason_code is ReasonCode.OTHER and not self.comment.strip():
             raise ValueError("reason_code 'other' needs a comment saying why")
         return self

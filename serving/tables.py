@@ -66,6 +66,7 @@ class ApiKey(Base):
     key_hash: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(default=utc_now)
     revoked_at: Mapped[datetime | None] = mapped_column(default=None)
+    signed_out_at: Mapped[datetime | None] = mapped_column(default=None)  # web sessions issued before are void
 
 
 class Item(Base):

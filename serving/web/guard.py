@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -37,7 +38,7 @@ def reviewer(request: Request, runtime: RuntimeDep, session: PageSession) -> Cal
     if not session.signed_in:
         raise SignInRequired()
     with runtime.sessions() as db:
-        caller = _caller_by_id(db, session.key_id)
+        caller = _caller_by_id(db, session.key_id, session.issued)
     if caller is None or not caller.may(Role.REVIEWER):
         request.state.web_session = new_session()
         raise SignInRequired()
@@ -76,6 +77,20 @@ def sign_in_caller(db: Session, key: str) -> Caller:
     return caller
 
 
-def _caller_by_id(db: Session, key_id: str | None) -> Caller | None:
+def _caller_by_id(db: Session, key_id: str | None, issued: int) -> Caller | None:
+    """The key's caller, unless it was revoked or signed out after this session was issued."""
     row = db.scalar(select(ApiKey).where(ApiKey.id == key_id, ApiKey.revoked_at.is_(None)))
-    return None if row is None else Caller(key_id=row.id, name=row.name, role=Role(row.role))
+    if row is None or (row.signed_out_at is not None and issued < _unix(row.signed_out_at)):
+        return None
+    return Caller(key_id=row.id, name=row.name, role=Role(row.role))
+
+
+def sign_out_everywhere(db: Session, key_id: str) -> None:
+    """End every page session of this key (the cookies stay signed, but were issued before this moment)."""
+    row = db.get(ApiKey, key_id)
+    if row is not None:
+        row.signed_out_at = datetime.now(UTC) + timedelta(seconds=1)  # sessions carry whole seconds
+
+
+def _unix(moment: datetime) -> int:
+    return int((moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp())

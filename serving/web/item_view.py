@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 
 from grading.authenticity import AuthenticityVerdict
 from grading.policy import ReviewReason
+from grading.vocabulary import Authenticity
 from serving.overlays import OverlayKind
 from serving.references import reference_photos
 from serving.review_records import ReasonCode, ReviewAction
@@ -31,7 +32,7 @@ REASON_LABELS = {
     ReasonCode.PHOTO_QUALITY: "Photos too poor to judge",
     ReasonCode.OTHER: "Other (say why in the comment)",
 }
-AUTHENTICITY_CHOICES = (AuthenticityVerdict.AUTHENTIC, AuthenticityVerdict.SUSPECTED_COUNTERFEIT)
+AUTHENTICITY_CHOICES = (Authenticity.AUTHENTIC, Authenticity.COUNTERFEIT)  # what a reviewer may establish
 IN_QUESTION = {AuthenticityVerdict.INCONCLUSIVE.value, AuthenticityVerdict.SUSPECTED_COUNTERFEIT.value}
 QUESTION_REASONS = {ReviewReason.AUTHENTICITY_INCONCLUSIVE.value, ReviewReason.SUSPECTED_COUNTERFEIT.value}
 

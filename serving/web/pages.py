@@ -22,7 +22,14 @@ from serving.review_images import overlay_png, photo_row
 from serving.review_records import DecisionIn, ReviewAction, decide
 from serving.runtime import Runtime
 from serving.tables import ReferencePhoto
-from serving.web.guard import CheckedForm, PageSession, ReviewerPage, SignInRefused, sign_in_caller
+from serving.web.guard import (
+    CheckedForm,
+    PageSession,
+    ReviewerPage,
+    SignInRefused,
+    sign_in_caller,
+    sign_out_everywhere,
+)
 from serving.web.item_view import ACTION_LABELS, AUTHENTICITY_CHOICES, REASON_LABELS, item_context
 from serving.web.queue_view import (
     AGE_LABELS,
@@ -76,7 +83,10 @@ def sign_in(request: Request, runtime: RuntimeDep, form: CheckedForm) -> Respons
 
 
 @router.post("/sign-out")
-def sign_out(request: Request, _form: CheckedForm) -> Response:
+def sign_out(request: Request, runtime: RuntimeDep, session: PageSession, _form: CheckedForm) -> Response:
+    if session.signed_in:
+        with runtime.sessions.begin() as db:
+            sign_out_everywhere(db, session.key_id)
     request.state.web_session = new_session()
     request.state.caller = None
     return page(request, "sign_in.html", {"next": "/review/queue", "error": None, "signed_out": True})

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from urllib.parse import urlencode
 
-from sqlalchemy import Select, distinct, select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from grading.policy import ReviewReason
@@ -96,9 +96,19 @@ def _row(item: Item, now: datetime) -> QueueRow:
 
 
 def next_item_id(db: Session, filters: QueueFilters, skip: str) -> str | None:
-    """The first pending item under the same filters, other than `skip`."""
-    ids = [item.id for item in review_queue(db, filters.select(), filters.reason or None, 2, 0)]
+    """The pending item after `skip` in queue order under the same filters (wrapping round), never `skip` itself.
+
+    An item left inconclusive stays in the queue; going on from its place reaches the others instead of
+    bouncing between the top two.
+    """
+    ids = [item.id for item in review_queue(db, filters.select(), filters.reason or None, NEXT_ITEM_WINDOW, 0)]
+    if skip in ids:
+        place = ids.index(skip)
+        ids = ids[place + 1 :] + ids[:place]
     return next((item_id for item_id in ids if item_id != skip), None)
+
+
+NEXT_ITEM_WINDOW = 1000
 
 
 def reason_choices(db: Session) -> list[tuple[str, int]]:
@@ -109,7 +119,7 @@ def reason_choices(db: Session) -> list[tuple[str, int]]:
 
 
 def category_choices(db: Session) -> list[str]:
-    query = select(distinct(Item.category)).where(Item.review_state == ReviewState.PENDING, Item.category.is_not(None))
+    query = select(Item.category).distinct().where(Item.review_state == ReviewState.PENDING, Item.category.is_not(None))
     return sorted(db.scalars(query))
 
 

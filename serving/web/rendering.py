@@ -75,7 +75,7 @@ def set_session_cookie(request: Request, response: Response, session: WebSession
         path=COOKIE_PATH,
         secure=request.url.scheme == "https",
         httponly=True,
-        samesite="strict",
+        samesite="lax",  # strict would drop the session on a link from mail or chat; every change is a POST + token
     )
 
 

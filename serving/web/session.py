@@ -32,6 +32,7 @@ class WebSession:
     key_id: str | None
     csrf: str
     expires: int
+    issued: int = 0  # unix time; sessions issued before the key's last sign-out are refused
 
     @property
     def signed_in(self) -> bool:
@@ -40,7 +41,9 @@ class WebSession:
 
 def new_session(key_id: str | None = None, now: float | None = None) -> WebSession:
     issued = time.time() if now is None else now
-    return WebSession(key_id=key_id, csrf=secrets.token_urlsafe(32), expires=int(issued + SESSION_SECONDS))
+    return WebSession(
+        key_id=key_id, csrf=secrets.token_urlsafe(32), expires=int(issued + SESSION_SECONDS), issued=int(issued)
+    )
 
 
 def load_secret(data_dir: Path) -> bytes:
@@ -66,7 +69,8 @@ def _read_secret(path: Path) -> bytes:
 
 
 def encode(session: WebSession, secret: bytes) -> str:
-    payload = json.dumps({"k": session.key_id, "c": session.csrf, "e": session.expires}, separators=(",", ":"))
+    fields = {"k": session.key_id, "c": session.csrf, "e": session.expires, "i": session.issued}
+    payload = json.dumps(fields, separators=(",", ":"))
     body = _b64(payload.encode())
     return f"{body}.{_b64(_mac(secret, body))}"
 
@@ -76,11 +80,15 @@ def decode(cookie: str | None, secret: bytes, now: float | None = None) -> WebSe
     if not cookie or cookie.count(".") != 1:
         return None
     body, signature = cookie.split(".")
+    if not (body.isascii() and signature.isascii()):  # compare_digest refuses non-ASCII str: not ours anyway
+        return None
     if not hmac.compare_digest(_b64(_mac(secret, body)), signature):
         return None
     try:
         payload = json.loads(_unb64(body))
-        session = WebSession(key_id=payload["k"], csrf=str(payload["c"]), expires=int(payload["e"]))
+        session = WebSession(
+            key_id=payload["k"], csrf=str(payload["c"]), expires=int(payload["e"]), issued=int(payload.get("i", 0))
+        )
     except (ValueError, KeyError, TypeError):
         return None
     return session if session.expires > (time.time() if now is None else now) else None

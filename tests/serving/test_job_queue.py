@@ -13,6 +13,12 @@ from serving.tables import ApiKey, Item, Job, JobStatus
 
 
 @pytest.fixture
+def now(sessions) -> datetime:
+    """A moment just after the fixture's job was queued."""
+    return datetime.now(UTC) + timedelta(minutes=1)
+
+
+@pytest.fixture
 def sessions(tmp_path: Path):
     engine = make_engine(f"sqlite:///{tmp_path / 'jobs.db'}")
     migrate(engine)
@@ -25,23 +31,20 @@ def sessions(tmp_path: Path):
     engine.dispose()
 
 
-NOW = datetime.now(UTC) + timedelta(minutes=1)  # after the jobs were queued
-
-
-def test_a_claimed_job_is_not_claimed_again_while_its_lease_holds(sessions) -> None:
+def test_a_claimed_job_is_not_claimed_again_while_its_lease_holds(sessions, now) -> None:
     with sessions.begin() as session:
-        claim = claim_job(session, 60, NOW)
+        claim = claim_job(session, 60, now)
     assert claim is not None and claim.attempts == 1
     with sessions.begin() as session:
-        assert claim_job(session, 60, NOW + timedelta(seconds=30)) is None
+        assert claim_job(session, 60, now + timedelta(seconds=30)) is None
         assert owned_job(session, "job", claim.attempts).status == JobStatus.RUNNING
 
 
-def test_a_worker_whose_lease_ran_out_loses_the_job(sessions) -> None:
+def test_a_worker_whose_lease_ran_out_loses_the_job(sessions, now) -> None:
     with sessions.begin() as session:
-        first = claim_job(session, 60, NOW)
+        first = claim_job(session, 60, now)
     with sessions.begin() as session:
-        second = claim_job(session, 60, NOW + timedelta(seconds=61))
+        second = claim_job(session, 60, now + timedelta(seconds=61))
     assert second is not None and second.attempts == 2
     with sessions.begin() as session, pytest.raises(LeaseLost):
         owned_job(session, "job", first.attempts)
@@ -49,13 +52,13 @@ def test_a_worker_whose_lease_ran_out_loses_the_job(sessions) -> None:
         assert owned_job(session, "job", second.attempts).attempts == 2
 
 
-def test_jobs_left_running_by_a_killed_process_are_queued_again(sessions) -> None:
+def test_jobs_left_running_by_a_killed_process_are_queued_again(sessions, now) -> None:
     with sessions.begin() as session:
-        claim_job(session, 600, NOW)
+        claim_job(session, 600, now)
     with sessions.begin() as session:
         assert requeue_abandoned(session) == 1
     with sessions.begin() as session:
-        assert claim_job(session, 600, NOW).attempts == 2
+        assert claim_job(session, 600, now).attempts == 2
 
 
 def test_an_open_read_does_not_block_a_write(sessions) -> None:

@@ -42,3 +42,9 @@ def test_the_secret_is_made_once_and_readable_by_the_owner_only(tmp_path: Path) 
     first = load_secret(tmp_path / "data")
     assert load_secret(tmp_path / "data") == first and len(first) >= 32
     assert stat.S_IMODE((tmp_path / "data" / SECRET_FILE).stat().st_mode) == 0o600
+
+
+def test_a_cookie_with_non_ascii_characters_is_no_session() -> None:
+    body = encode(new_session("key-1"), SECRET).split(".")[0]
+    assert decode(f"{body}.é", SECRET) is None
+    assert decode("abc.\udce9", SECRET) is None

@@ -100,8 +100,9 @@
       showOverlay(OVERLAY_KEYS[event.key]);
       return;
     }
-    const radio = form && form.querySelector('input[name=action][data-key="' + event.key.toLowerCase() + '"]');
-    if (radio && event.key.length === 1) {
+    const key = event.key.toLowerCase();
+    const radio = form && /^[a-z]$/.test(key) && form.querySelector('input[name=action][data-key="' + key + '"]');
+    if (radio) {
       event.preventDefault();
       chooseAction(form, radio);
     }
