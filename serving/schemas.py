@@ -90,6 +90,16 @@ class PhotoOut(BaseModel):
     source_format: str
 
 
+class ItemSummary(BaseModel):
+    item_id: str
+    sku: str | None
+    status: str
+    review_state: str
+    decision: str | None
+    grade: str | None
+    updated_at: datetime
+
+
 class StationItem(BaseModel):
     item_id: str
     status: str

@@ -8,9 +8,10 @@ upload survives the process being killed right after.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, File, Form, Header, Response, UploadFile
+from fastapi import APIRouter, File, Form, Header, Query, Response, UploadFile
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -33,8 +34,8 @@ from serving.item_records import (
 )
 from serving.photo_intake import decode_uploads, store_uploads
 from serving.runtime import Runtime
-from serving.schemas import PhotoOut, StationItem, parse_facts, parse_metadata_json
-from serving.tables import Item, ItemStatus, Job
+from serving.schemas import ItemSummary, PhotoOut, StationItem, parse_facts, parse_metadata_json
+from serving.tables import Item, ItemStatus, Job, Role
 from serving.uploads import Upload
 
 router = APIRouter(prefix="/v1/station", tags=["station"])
@@ -114,6 +115,44 @@ async def submit(runtime: RuntimeDep, caller: StationCaller, item_id: str) -> St
     await run_in_threadpool(_add, runtime, caller, item_id, [], True)
     _after_commit(runtime, [], True)
     return await run_in_threadpool(_view, runtime, item_id)
+
+
+@router.get(
+    "/items",
+    response_model=list[ItemSummary],
+    summary="This key's items, most recently changed first, to reconcile what was graded",
+    description="Filter by `status` and `updated_since` (ISO 8601); page with `limit` and the last `updated_at`.",
+)
+def list_items(
+    runtime: RuntimeDep,
+    caller: StationCaller,
+    status: ItemStatus | None = None,
+    updated_since: datetime | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> list[ItemSummary]:
+    query = select(Item).where(Item.channel == Channel.STATION.value)
+    if caller.role is not Role.ADMIN:
+        query = query.where(Item.created_by == caller.key_id)
+    if status is not None:
+        query = query.where(Item.status == status)
+    if updated_since is not None:  # stored in UTC; a time without an offset is read as UTC
+        since = updated_since.astimezone(UTC) if updated_since.tzinfo else updated_since.replace(tzinfo=UTC)
+        query = query.where(Item.updated_at >= since)
+    with runtime.sessions() as session:
+        rows = session.scalars(query.order_by(Item.updated_at.desc()).limit(limit)).all()
+        return [_summary(item) for item in rows]
+
+
+def _summary(item: Item) -> ItemSummary:
+    return ItemSummary(
+        item_id=item.id,
+        sku=(item.facts or {}).get("sku"),
+        status=item.status,
+        review_state=item.review_state,
+        decision=item.decision,
+        grade=item.grade,
+        updated_at=item.updated_at,
+    )
 
 
 @router.get("/items/{item_id}", response_model=StationItem, summary="Status and, once graded, the result")

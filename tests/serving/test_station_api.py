@@ -92,3 +92,22 @@ def test_corrupt_photo_is_refused_and_no_item_is_made(service: Service) -> None:
     response = create(service, [broken], key="broken-1")
     assert response.status_code == 422 and response.json()["error"]["code"] == "photo_corrupt"
     assert create(service, [jpeg("coffee")], key="broken-1").status_code == 201  # the key was not used up
+
+
+def test_a_station_lists_its_own_items_with_filters(service: Service) -> None:
+    created = create(service, [jpeg("rocket")], key="list-1").json()
+    wait_for_status(service, created["item_id"], {"graded"})
+    headers = service.headers("station")
+    listed = service.client.get("/v1/station/items", params={"status": "graded"}, headers=headers).json()
+    mine = next(entry for entry in listed if entry["item_id"] == created["item_id"])
+    assert mine["sku"] == METADATA["sku"] and mine["grade"] and all(e["status"] == "graded" for e in listed)
+    later = service.client.get(
+        "/v1/station/items", params={"updated_since": "2999-01-01T00:00:00+02:00"}, headers=headers
+    ).json()
+    assert later == []
+    other = service.client.post(
+        "/v1/admin/keys", json={"name": "station-2", "role": "station"}, headers=service.headers("admin")
+    ).json()["key"]
+    assert service.client.get("/v1/station/items", headers={"X-API-Key": other}).json() == []
+    bad = service.client.get("/v1/station/items", params={"status": "done"}, headers=headers)
+    assert bad.status_code == 422 and "status" in bad.json()["error"]["message"]
