@@ -49,6 +49,11 @@ class ServiceMetrics:
         self._job_queue = Gauge(
             "secondlook_job_queue_depth", "Durable station jobs waiting for a worker.", registry=self.registry
         )
+        self._webhook_backlog = Gauge(
+            "secondlook_webhook_undelivered",
+            "Webhook messages not delivered yet (retrying, or given up after the last attempt).",
+            registry=self.registry,
+        )
         self._webhooks = Counter(
             "secondlook_webhook_deliveries",
             "Webhook delivery attempts, by outcome.",
@@ -72,6 +77,9 @@ class ServiceMetrics:
 
     def set_job_queue_depth(self, jobs: int) -> None:
         self._job_queue.set(jobs)
+
+    def set_webhook_backlog(self, messages: int) -> None:
+        self._webhook_backlog.set(messages)
 
     def count_webhook(self, outcome: str) -> None:
         """One delivery attempt ended with `outcome` (a small closed set, such as delivered / retry / failed)."""

@@ -28,7 +28,7 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
 import httpx
-from sqlalchemy import Select, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from serving.database import transaction
@@ -349,3 +349,9 @@ def _log(outcome: DeliveryOutcome, message: _Claimed, error: str | None) -> None
         logger.warning("webhook %s to %s given up: %s", message.event_id, message.url, error)
     elif outcome is DeliveryOutcome.RETRY:
         logger.info("webhook %s to %s will be retried: %s", message.event_id, message.url, error)
+
+
+def undelivered_count(session: Session) -> int:
+    """Messages not delivered yet, whether still retrying or given up (for the backlog metric)."""
+    query = select(func.count()).select_from(OutboxMessage).where(OutboxMessage.delivered_at.is_(None))
+    return session.scalar(query) or 0

@@ -9,6 +9,8 @@ from sqlalchemy import text
 
 from serving.dependencies import RuntimeDep
 from serving.errors import ApiError
+from serving.item_records import pending_jobs
+from serving.webhooks import undelivered_count
 
 router = APIRouter(tags=["health"])
 log = logging.getLogger("secondlook.health")
@@ -33,5 +35,8 @@ def readyz(runtime: RuntimeDep) -> dict:
 
 @router.get("/metrics", summary="Prometheus metrics", response_class=Response)
 def metrics(runtime: RuntimeDep) -> Response:
+    with runtime.sessions() as session:  # read at scrape time, so the gauges are current
+        runtime.metrics.set_webhook_backlog(undelivered_count(session))
+        runtime.metrics.set_job_queue_depth(pending_jobs(session))
     body, content_type = runtime.metrics.render()
     return Response(body, media_type=content_type)

@@ -118,6 +118,8 @@ def test_health_readiness_and_metrics(service: Service) -> None:
         "secondlook_http_request_duration_seconds",
         "secondlook_inference_seconds",
         "secondlook_inference_batch_size",
+        "secondlook_webhook_undelivered 0.0",
+        "secondlook_job_queue_depth",
     ):
         assert name in metrics
 
