@@ -7,6 +7,7 @@ overlay toggles without a reload. Sessions are signed cookies; every form carrie
 
 from __future__ import annotations
 
+import math
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
@@ -43,6 +44,7 @@ from serving.web.queue_view import (
 )
 from serving.web.rendering import WEB_FOLDER, PageRoute, error_page, page, redirect
 from serving.web.session import new_session
+from serving.web.throttle import SignInThrottle
 
 STATIC_PATH = "/review/static"
 OVERLAY_CHOICES = ("photo", *(kind.value for kind in OverlayKind))
@@ -73,10 +75,16 @@ def sign_in_form(request: Request, session: PageSession, next: str = "/review/qu
 @router.post("/sign-in")
 def sign_in(request: Request, runtime: RuntimeDep, form: CheckedForm) -> Response:
     target = _safe_next(form.get("next", ""))
+    client = request.client.host if request.client else "unknown"
+    throttle = _throttle(request)
+    if wait := throttle.wait_seconds(client):
+        error = f"Too many refused sign-ins from this address. Wait {math.ceil(wait / 60)} min and try again."
+        return page(request, "sign_in.html", {"next": target, "error": error}, status=429)
     try:
         with runtime.sessions() as db:
             caller = sign_in_caller(db, form.get("key", ""))
     except SignInRefused as refusal:
+        throttle.refused(client)
         return page(request, "sign_in.html", {"next": target, "error": str(refusal)}, status=403)
     request.state.web_session = new_session(caller.key_id)
     return redirect(request, target)
@@ -90,6 +98,13 @@ def sign_out(request: Request, runtime: RuntimeDep, session: PageSession, _form:
     request.state.web_session = new_session()
     request.state.caller = None
     return page(request, "sign_in.html", {"next": "/review/queue", "error": None, "signed_out": True})
+
+
+def _throttle(request: Request) -> SignInThrottle:
+    """One throttle per app (so test apps in one process don't share it)."""
+    if not hasattr(request.app.state, "sign_in_throttle"):
+        request.app.state.sign_in_throttle = SignInThrottle()
+    return request.app.state.sign_in_throttle
 
 
 def _safe_next(target: str) -> str:

@@ -39,3 +39,17 @@ def test_a_copied_cookie_stops_working_after_sign_out(tmp_path: Path) -> None:
         client.cookies.set(COOKIE_NAME, saved, path="/review")
         replayed = client.get("/review/queue", follow_redirects=False)
         assert replayed.status_code in (303, 307) and "/review/sign-in" in replayed.headers["location"]
+
+
+def test_guessing_keys_is_slowed_down(tmp_path: Path) -> None:
+    from fastapi.testclient import TestClient
+
+    from serving.app import create_app
+
+    with TestClient(create_app(Settings(data_dir=tmp_path)), base_url="http://127.0.0.1") as client:
+        token = csrf(client.get("/review/sign-in").text)
+        answers = [
+            client.post("/review/sign-in", data={"key": f"sl_guess{i}_x", "csrf_token": token}).status_code
+            for i in range(11)
+        ]
+    assert answers == [403] * 10 + [429]
