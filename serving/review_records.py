@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, String, cast, func, select
 from sqlalchemy.orm import Session
 
 from grading.vocabulary import Authenticity
@@ -82,11 +82,17 @@ def queue_query(category: str | None, channel: str | None, sort: QueueSort, incl
 
 
 def review_queue(session: Session, query: Select, reason: str | None, limit: int, offset: int) -> list[Item]:
-    """Items of the queue; the reason filter runs in Python because reasons are a JSON list (portable)."""
-    items = session.scalars(query).all()
+    """One page of the queue, filtered and paged in the database.
+
+    Reasons are a JSON list; matching its text for the quoted code works the same on SQLite and PostgreSQL.
+    """
     if reason:
-        items = [item for item in items if reason in (item.review_reasons or [])]
-    return list(items[offset : offset + limit])
+        query = query.where(cast(Item.review_reasons, String).like(f'%"{_escape_like(reason)}"%', escape="\\"))
+    return list(session.scalars(query.limit(limit).offset(offset)))
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_").replace('"', "")
 
 
 def queue_counts(session: Session) -> dict[str, int]:

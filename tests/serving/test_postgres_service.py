@@ -34,6 +34,14 @@ def test_round_trip_on_postgresql(postgres_url: str, tmp_path: Path) -> None:
         assert again.status_code == 200 and again.json()["item_id"] == created.json()["item_id"]
         item_id = created.json()["item_id"]
         assert wait_for_status(service, item_id, {"graded", "failed"})["status"] == "graded"
+        queue = service.client.get(
+            "/v1/review/queue", params={"reason": "missing_views"}, headers=service.headers("reviewer")
+        ).json()
+        assert item_id in [entry["item_id"] for entry in queue["items"]]
+        other = service.client.get(
+            "/v1/review/queue", params={"reason": "missing_view"}, headers=service.headers("reviewer")
+        ).json()
+        assert other["items"] == []  # a reason matches whole, never a prefix
         decision = {"action": "approve", "reason_code": "model_correct"}
         decided = service.client.post(
             f"/v1/review/items/{item_id}/decision", json=decision, headers=service.headers("reviewer")
