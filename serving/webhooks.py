@@ -28,7 +28,7 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
 import httpx
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from serving.database import transaction
@@ -355,3 +355,13 @@ def undelivered_count(session: Session) -> int:
     """Messages not delivered yet, whether still retrying or given up (for the backlog metric)."""
     query = select(func.count()).select_from(OutboxMessage).where(OutboxMessage.delivered_at.is_(None))
     return session.scalar(query) or 0
+
+
+def redrive(session: Session, max_attempts: int, now: datetime | None = None) -> int:
+    """Give every message that ran out of attempts a fresh set, due now (after a receiver's long outage)."""
+    result = session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.delivered_at.is_(None), OutboxMessage.attempts >= max_attempts)
+        .values(attempts=0, next_attempt_at=now or utc_now())
+    )
+    return result.rowcount or 0

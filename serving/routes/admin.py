@@ -24,6 +24,7 @@ from serving.review_records import pending_count
 from serving.runtime import Runtime, warm_up
 from serving.schemas import KeyCreated, KeyInfo, NewKey
 from serving.tables import ApiKey, Role
+from serving.webhooks import redrive
 
 router = APIRouter(prefix="/v1/admin", tags=["admin"])
 
@@ -116,6 +117,14 @@ def swap_rules(runtime: RuntimeDep, caller: AdminCaller, body: RulesSwap) -> dic
         detail = {"policy": rules.policy.version, "pricing": rules.pricing.version}
         audit(session, None, caller.name, "rules.loaded", detail)
     return status_document(runtime)
+
+
+@router.post("/webhooks/redrive", summary="Retry every webhook message that ran out of attempts")
+def redrive_webhooks(runtime: RuntimeDep, caller: AdminCaller) -> dict:
+    with runtime.sessions.begin() as session:
+        count = redrive(session, runtime.settings.webhook_max_attempts)
+        audit(session, None, caller.name, "webhooks.redriven", {"messages": count})
+    return {"redriven": count}
 
 
 @router.post("/references/{product_line}", status_code=201, summary="Enroll authentic reference photos")

@@ -26,6 +26,7 @@ from serving.webhooks import (
     WebhookConfigError,
     WebhookDispatcher,
     enqueue_event,
+    redrive,
     retry_delay,
     sign,
     verify,
@@ -368,3 +369,18 @@ def test_dispatchers_on_postgresql_never_send_one_message_twice(pg_sessions: Fac
     deliveries = [request.headers["x-secondlook-delivery"] for request in receiver.requests]
     assert sum(counts) == len(deliveries) == len(set(deliveries)) == 30
     assert all(row.delivered_at is not None for row in _rows(pg_sessions))
+
+
+def test_redrive_gives_given_up_messages_a_fresh_set_of_attempts(sessions: Factory, receiver: Receiver) -> None:
+    receiver.failures = 3
+    _enqueue(sessions, [_endpoint(receiver.url)])
+    clock, outcomes = Clock(), []
+    dispatcher = _dispatcher(sessions, receiver.url, clock, outcomes, max_attempts=3)
+    for _ in range(4):
+        dispatcher.deliver_due()
+        clock.advance(3600)
+    assert outcomes == ["retry", "retry", "gave_up"]
+    with sessions.begin() as session:
+        assert redrive(session, max_attempts=3, now=clock()) == 1
+    dispatcher.deliver_due()
+    assert outcomes[-1] == "delivered" and _rows(sessions)[0].delivered_at is not None
