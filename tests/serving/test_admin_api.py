@@ -167,3 +167,9 @@ def test_an_admin_cannot_revoke_their_own_key(service: Service) -> None:
     response = service.client.delete(f"/v1/admin/keys/{own_prefix}", headers=service.headers("admin"))
     assert response.status_code == 409
     assert service.client.get("/v1/admin/status", headers=service.headers("admin")).status_code == 200
+
+
+def test_webhook_redrive_is_for_admins(service: Service) -> None:
+    assert service.client.post("/v1/admin/webhooks/redrive", headers=service.headers("reviewer")).status_code == 403
+    response = service.client.post("/v1/admin/webhooks/redrive", headers=service.headers("admin"))
+    assert response.status_code == 200 and response.json() == {"redriven": 0}
