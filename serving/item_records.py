@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from grading.item_grading import Channel, ItemFacts
+from grading.item_grading import ItemFacts
 from grading.item_result import Decision
 from serving.auth import Caller
 from serving.errors import ApiError
@@ -159,7 +159,3 @@ def graded_event(item: Item, body: dict) -> dict:
 def latest_result(session: Session, item_id: str) -> Result | None:
     query = select(Result).where(Result.item_id == item_id).order_by(Result.created_at.desc(), Result.id.desc())
     return session.scalars(query.limit(1)).first()
-
-
-def channel_of(item: Item) -> Channel:
-    return Channel(item.channel)
