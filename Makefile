@@ -7,7 +7,7 @@ INSTALL_STAMP := $(VENV)/.installed-$(shell cat pyproject.toml requirements/cons
 .PHONY: setup run photos browser test lint format bench default-bundle
 PORT ?= 8000
 DATA ?= var/service
-VERSION ?= 0.1.0
+VERSION ?= 0.2.0
 
 setup: $(INSTALL_STAMP)
 
@@ -47,7 +47,8 @@ SL := $(VENV)/bin/secondlook
 MANIFESTS := var/manifests
 CANDIDATE := var/bundles/default-candidate
 EVALUATIONS := --metrics composited=var/reports/default-composited/metrics.json \
-	--metrics clothing=var/reports/default-clothing/metrics.json
+	--metrics clothing=var/reports/default-clothing/metrics.json \
+	--metrics leather_boxes=var/reports/default-leather_boxes/metrics.json
 
 default-bundle: setup
 	$(SL) data import --catalog clothing-small
@@ -64,5 +65,7 @@ default-bundle: setup
 	$(SL) model export --run var/runs/default --out $(CANDIDATE) --name default --version $(VERSION)
 	$(SL) model evaluate --bundle $(CANDIDATE) --manifest var/composited/manifest.jsonl --out var/reports/default-composited
 	$(SL) model evaluate --bundle $(CANDIDATE) --manifest $(MANIFESTS)/clothing-small.jsonl --out var/reports/default-clothing
+	$(SL) model evaluate --bundle $(CANDIDATE) --manifest $(MANIFESTS)/leather-defects-boxes.split.jsonl \
+		--out var/reports/default-leather_boxes
 	$(SL) model export --run var/runs/default --out $(CANDIDATE) --name default --version $(VERSION) $(EVALUATIONS)
 	$(SL) model promote --candidate $(CANDIDATE) --target grading/bundles/default

@@ -57,6 +57,8 @@ class Thresholds(_Strict):
 class Calibration(_Strict):
     temperatures: dict[str, float] = Field(default_factory=dict)
     anomaly_distance_per_category: dict[str, float] = Field(default_factory=dict)
+    anomaly_bank_scale_per_category: dict[str, float] = Field(default_factory=dict)
+    anomaly_bank_weight: float = 1.0
     method: str = "temperature scaling on the validation split"
 
 

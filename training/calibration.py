@@ -2,11 +2,12 @@
 
 - Temperatures: one per head (category, defects, grade, counterfeit), minimising validation NLL over a
   log-spaced grid; folded into the exported graph.
-- Anomaly: per category, the raw patch distance that becomes 1.0 on the normalised scale. F1-optimal
-  where the validation split has defective and clean photos of that category; where it has only clean
-  ones, the `anomaly_good_percentile` of their scores (so about 1% of good photos go to review); a
-  category with neither takes the median of the others. Every model's anomaly scores thus read alike:
-  1.0 is the threshold.
+- Anomaly (see `training.anomaly_map`): first the bank scale per category, the `anomaly_good_percentile`
+  of the bank scores of its clean validation photos; then, on the mixed map, the score that becomes 1.0
+  on the normalised scale: F1-optimal where the validation split has defective and clean photos of that
+  category; where it has only clean ones, the `anomaly_good_percentile` of their scores (so about 1% of
+  good photos go to review). A category with neither takes the median of the others. Every model's
+  anomaly scores thus read alike: 1.0 is the threshold.
 - Defect presence: per type, the F1-optimal threshold on the photo's largest probability of that type.
 - Authenticity: the band of counterfeit probability in which the model abstains, chosen so that decided
   items reach the target precision on each side; reports the share it sends to review.
@@ -20,6 +21,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from training.anomaly_map import mixed_anomaly_map
 from training.feature_cache import CachedFeatures
 from training.network import GradingHeads, corn_probabilities
 from training.patch_memory import MemoryBank, anomaly_score
@@ -32,6 +34,8 @@ LOG_TEMPERATURES = np.linspace(np.log(0.25), np.log(8.0), 61)
 class CalibrationResult:
     temperatures: dict[str, float]
     anomaly_distance: list[float]  # per category index
+    anomaly_bank_scale: list[float]  # per category index
+    anomaly_bank_weight: float
     anomaly_rule: dict[str, str]  # per category name: how its distance was chosen
     defect_presence: dict[str, float]
     counterfeit_above: float
@@ -44,7 +48,7 @@ class CalibrationResult:
 
 
 class _Outputs:
-    """Raw head outputs and raw anomaly scores of the whole validation cache."""
+    """Raw head outputs and memory-bank distance maps of the whole validation cache."""
 
     def __init__(self, heads: GradingHeads, memory: MemoryBank, cache: CachedFeatures) -> None:
         parts: dict[str, list[torch.Tensor]] = {}
@@ -54,7 +58,7 @@ class _Outputs:
                 taps = batch_taps(batch)
                 logits = heads(taps)
                 category = logits.category_logits.argmax(dim=1)
-                values = logits._asdict() | {"anomaly": anomaly_score(memory(taps, category)), "predicted": category}
+                values = logits._asdict() | {"bank_map": memory(taps, category), "predicted": category}
                 for name, value in values.items():
                     parts.setdefault(name, []).append(value)
         self.values = {name: torch.cat(chunks) for name, chunks in parts.items()}
@@ -68,16 +72,21 @@ def calibrate(
     defect_types: list[str],
     good_percentile: float,
     target_precision: float,
+    bank_weight: float = 0.25,
 ) -> CalibrationResult:
     outputs = _Outputs(heads.eval(), memory.eval(), cache).values
     temperatures = _temperatures(outputs, cache)
-    distances, rules = _anomaly_distances(outputs, cache, categories, good_percentile)
+    defect_probs = (outputs["defect_logits"] / temperatures["defects"]).softmax(dim=1)
+    bank_scale = _bank_scales(outputs, cache, len(categories), good_percentile)
+    mixed = mixed_anomaly_map(defect_probs, outputs["bank_map"], bank_scale[outputs["predicted"]], bank_weight)
+    distances, rules = _anomaly_distances(anomaly_score(mixed), outputs, cache, categories, good_percentile)
     counterfeit = torch.sigmoid(outputs["counterfeit_logit"] / temperatures["counterfeit"])
     above, below, review = authenticity_band(counterfeit.numpy(), cache.counterfeit.numpy(), target_precision)
-    defect_probs = (outputs["defect_logits"] / temperatures["defects"]).softmax(dim=1)
     return CalibrationResult(
         temperatures=temperatures,
         anomaly_distance=distances,
+        anomaly_bank_scale=bank_scale.tolist(),
+        anomaly_bank_weight=bank_weight,
         anomaly_rule=rules,
         defect_presence=_defect_presence(defect_probs, cache, defect_types),
         counterfeit_above=above,
@@ -142,10 +151,31 @@ def f1_optimal_threshold(scores: np.ndarray, positive: np.ndarray) -> float:
     return float((sorted_scores[best] + below) / 2)
 
 
+def _bank_scales(
+    outputs: dict[str, torch.Tensor], cache: CachedFeatures, num_categories: int, good_percentile: float
+) -> torch.Tensor:
+    """Per category, the `good_percentile` of the bank scores of its clean validation photos.
+
+    A category without clean validation photos takes the value of all clean photos; without any, 1.0.
+    """
+    scores, predicted = anomaly_score(outputs["bank_map"]), outputs["predicted"]
+    clean = scores[cache.clean]
+    fallback = float(np.percentile(clean.numpy(), good_percentile)) if len(clean) else 1.0
+    scales = []
+    for category in range(num_categories):
+        rows = cache.clean & (predicted == category)
+        scales.append(float(np.percentile(scores[rows].numpy(), good_percentile)) if rows.any() else fallback)
+    return torch.tensor(scales).clamp(min=1e-6)
+
+
 def _anomaly_distances(
-    outputs: dict[str, torch.Tensor], cache: CachedFeatures, categories: list[str], good_percentile: float
+    anomaly: torch.Tensor,
+    outputs: dict[str, torch.Tensor],
+    cache: CachedFeatures,
+    categories: list[str],
+    good_percentile: float,
 ) -> tuple[list[float], dict[str, str]]:
-    scores, predicted = outputs["anomaly"].numpy(), outputs["predicted"].numpy()
+    scores, predicted = anomaly.numpy(), outputs["predicted"].numpy()
     clean, defective = cache.clean.numpy(), (cache.annotated & ~cache.clean).numpy()
     distances: list[float | None] = []
     rules: dict[str, str] = {}

@@ -57,7 +57,9 @@ class RunFolder:
 
     def load_heads(self) -> GradingHeads:
         labels = self.metadata()["labels"]
-        heads = GradingHeads(len(labels["defect_types"]), len(labels["categories"]), len(labels["grades"]))
+        heads = GradingHeads(
+            len(labels["defect_types"]), len(labels["categories"]), len(labels["grades"]), pretrained=False
+        )
         heads.load_state_dict(torch.load(self.path / "heads.pt", map_location="cpu", weights_only=True))
         return heads.eval()
 

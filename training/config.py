@@ -36,6 +36,7 @@ class TrainConfig:
     bank_dims: int = 64
     bank_per_category: int = 1000
     anomaly_good_percentile: float = 99.0
+    anomaly_bank_weight: float = 0.25
     authenticity_target_precision: float = 0.99
     workers: int = 2
 

@@ -18,6 +18,7 @@ from torch import nn
 from grading.bundle import MODEL_FILE, BundleMetadata, write_metadata
 from grading.inference import load_model
 from grading.network_outputs import INPUT_NAME, OUTPUT_NAMES, NetworkOutputs
+from training.anomaly_map import mixed_anomaly_map
 from training.backbone import normalise
 from training.network import BackboneTaps, GradingHeads, corn_probabilities
 from training.patch_memory import MemoryBank, anomaly_score
@@ -41,21 +42,29 @@ class GradingNetwork(nn.Module):
         memory: MemoryBank,
         temperatures: dict[str, float],
         anomaly_distance: torch.Tensor,
+        bank_scale: torch.Tensor | None = None,
+        bank_weight: float = 1.0,
     ) -> None:
         super().__init__()
         self.backbone, self.heads, self.memory = backbone, heads, memory
         values = [float(temperatures.get(name, 1.0)) for name in TEMPERATURE_NAMES]
         self.register_buffer("temperatures", torch.tensor(values, dtype=torch.float32))
         self.register_buffer("anomaly_distance", anomaly_distance.float())
+        scale = torch.ones_like(anomaly_distance) if bank_scale is None else bank_scale
+        self.register_buffer("bank_scale", scale.float())
+        self.bank_weight = float(bank_weight)
 
     def forward(self, photos: torch.Tensor) -> NetworkOutputs:
         taps = self.backbone(normalise(photos))
         logits = self.heads(taps)
         category_probs = (logits.category_logits / self.temperatures[0]).softmax(dim=1)
         category = category_probs.argmax(dim=1)
-        anomaly_map = self.memory(taps, category) / self.anomaly_distance[category][:, None, None]
+        defect_probs = (logits.defect_logits / self.temperatures[1]).softmax(dim=1)
+        bank_distance = self.memory(taps, category)
+        mixed = mixed_anomaly_map(defect_probs, bank_distance, self.bank_scale[category], self.bank_weight)
+        anomaly_map = mixed / self.anomaly_distance[category][:, None, None]
         return NetworkOutputs(
-            defect_probs=(logits.defect_logits / self.temperatures[1]).softmax(dim=1),
+            defect_probs=defect_probs,
             anomaly_map=anomaly_map,
             anomaly_score=anomaly_score(anomaly_map),
             category_probs=category_probs,

@@ -43,7 +43,6 @@ class CachedFeatures(NamedTuple):
     stride8: torch.Tensor  # float16 (N, 40, 28, 28)
     stride16: torch.Tensor  # float16 (N, 112, 14, 14)
     stride32: torch.Tensor  # float16 (N, 320, 7, 7)
-    pooled: torch.Tensor  # float16 (N, 1280)
     category: torch.Tensor  # int64, -1 = unknown
     grade: torch.Tensor  # int64 rank on the default scale, -1 = unknown
     counterfeit: torch.Tensor  # int64: 1 counterfeit, 0 authentic, -1 unknown
@@ -148,7 +147,7 @@ def _allocate(example: CachedFeatures, rows: int) -> CachedFeatures:
 
 
 def _allocate_empty() -> CachedFeatures:
-    shapes = [(40, 28, 28), (112, 14, 14), (320, 7, 7), (1280,)]
+    shapes = [(40, 28, 28), (112, 14, 14), (320, 7, 7)]
     features = [torch.empty((0, *shape), dtype=torch.float16) for shape in shapes]
     labels = [torch.empty(0, dtype=torch.int64)] * 3 + [torch.empty(0, dtype=torch.bool)] * 2
     rest = [

@@ -29,8 +29,15 @@ def build_network(run: RunFolder) -> GradingNetwork:
     """The exportable network: ImageNet backbone, the run's heads and bank, its calibration folded in."""
     calibration = calibration_of(run)
     distances = torch.tensor(calibration["anomaly_distance"], dtype=torch.float32)
+    bank_scale = torch.tensor(calibration["anomaly_bank_scale"], dtype=torch.float32)
     return GradingNetwork(
-        BackboneTaps(), run.load_heads(), run.load_memory(), calibration["temperatures"], distances
+        BackboneTaps(),
+        run.load_heads(),
+        run.load_memory(),
+        calibration["temperatures"],
+        distances,
+        bank_scale,
+        calibration["anomaly_bank_weight"],
     ).eval()
 
 
@@ -51,6 +58,8 @@ def bundle_metadata(run: RunFolder, name: str, version: str, metrics: dict[str, 
         calibration=Calibration(
             temperatures=calibration["temperatures"],
             anomaly_distance_per_category=dict(zip(categories, calibration["anomaly_distance"], strict=True)),
+            anomaly_bank_scale_per_category=dict(zip(categories, calibration["anomaly_bank_scale"], strict=True)),
+            anomaly_bank_weight=calibration["anomaly_bank_weight"],
         ),
         metrics=metrics,
         training_data=[TrainingData(**source) for source in metadata["training_data"]],

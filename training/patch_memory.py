@@ -102,9 +102,8 @@ def build_memory_bank(
     A category without good photos gets a coreset of all categories' patches; one with fewer patches than
     `per_category` repeats rows (a repeated row never changes a nearest-neighbour distance).
     """
-    every_patch = torch.cat(list(good_patches_by_category.values()))
-    projection = Projection.fit(_sample_rows(every_patch, 50_000, seed), dims)
-    shared = _coreset_rows(projection(_sample_rows(every_patch, 40_000, seed)), per_category, seed)
+    projection = Projection.fit(_sample_across(good_patches_by_category, 50_000, seed), dims)
+    shared = _coreset_rows(projection(_sample_across(good_patches_by_category, 40_000, seed)), per_category, seed)
     banks = []
     for category in range(num_categories):
         patches = good_patches_by_category.get(category)
@@ -121,6 +120,14 @@ def _coreset_rows(projected: torch.Tensor, size: int, seed: int) -> torch.Tensor
     chosen = projected[greedy_coreset(projected, size, seed)]
     repeats = -(-size // len(chosen))
     return chosen.repeat(repeats, 1)[:size]
+
+
+def _sample_across(rows_by_category: dict[int, torch.Tensor], limit: int, seed: int) -> torch.Tensor:
+    """About `limit` rows drawn from every category in proportion to its size, without joining them all first."""
+    total = sum(len(rows) for rows in rows_by_category.values())
+    share = min(1.0, limit / max(total, 1))
+    parts = [_sample_rows(rows, max(1, round(len(rows) * share)), seed) for _, rows in sorted(rows_by_category.items())]
+    return torch.cat(parts)
 
 
 def _sample_rows(rows: torch.Tensor, limit: int, seed: int) -> torch.Tensor:

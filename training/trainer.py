@@ -90,6 +90,16 @@ def train(config: TrainConfig, resume: bool = False) -> RunFolder:
     run = RunFolder(Path(config.out))
     save_config(config, run.config_path)
     data = load_training_set(config)
+    train_cache, validation = cache_features(data, config)
+    memory = build_bank(train_cache, len(data.categories), config)
+    heads = GradingHeads(len(DefectType), len(data.categories), len(Grade))
+    history = fit(heads, train_cache, validation, config, run, resume)
+    run.save(heads, memory, data.categories, data.sources, history, time.perf_counter() - started)
+    return run
+
+
+def cache_features(data: TrainingSet, config: TrainConfig) -> tuple[CachedFeatures, CachedFeatures]:
+    """Training and validation features; the backbone session (and its memory arena) is gone on return."""
     backbone = onnx_backbone()
     train_cache = compute_features(
         backbone, data.refs[Split.TRAIN], data.categories, config.seed, config.workers, "train"
@@ -97,11 +107,7 @@ def train(config: TrainConfig, resume: bool = False) -> RunFolder:
     validation = compute_features(
         backbone, data.refs[Split.VALIDATION], data.categories, 0, config.workers, "validation"
     )
-    memory = build_bank(train_cache, len(data.categories), config)
-    heads = GradingHeads(len(DefectType), len(data.categories), len(Grade))
-    history = fit(heads, train_cache, validation, config, run, resume)
-    run.save(heads, memory, data.categories, data.sources, history, time.perf_counter() - started)
-    return run
+    return train_cache, validation
 
 
 def _seed_everything(seed: int) -> None:
@@ -111,7 +117,7 @@ def _seed_everything(seed: int) -> None:
 
 
 def batch_taps(cache: CachedFeatures) -> Taps:
-    return Taps(cache.stride8.float(), cache.stride16.float(), cache.stride32.float(), cache.pooled.float())
+    return Taps(cache.stride8.float(), cache.stride16.float(), cache.stride32.float())
 
 
 def select(cache: CachedFeatures, rows: torch.Tensor) -> CachedFeatures:
@@ -138,7 +144,7 @@ def build_bank(cache: CachedFeatures, num_categories: int, config: TrainConfig) 
         chunk = select(cache, rows[start : start + 256])
         for category, patches in _good_patches(chunk, generator):
             by_category.setdefault(category, []).append(patches)
-    merged = {category: torch.cat(parts) for category, parts in by_category.items()}
+    merged = {category: torch.cat(by_category.pop(category)) for category in sorted(by_category)}  # one copy at a time
     return build_memory_bank(merged, num_categories, config.bank_dims, config.bank_per_category, config.seed)
 
 

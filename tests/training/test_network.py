@@ -6,7 +6,8 @@ import pytest
 import torch
 
 from grading.vocabulary import DefectType, Grade
-from training.network import GradingHeads, Taps, corn_loss, corn_probabilities
+from training.backbone import BackboneVariant, create_backbone
+from training.network import BackboneTaps, GradingHeads, Taps, corn_loss, corn_probabilities
 
 
 def random_taps(batch: int = 2) -> Taps:
@@ -14,7 +15,6 @@ def random_taps(batch: int = 2) -> Taps:
         torch.randn(batch, 40, 28, 28),
         torch.randn(batch, 112, 14, 14),
         torch.randn(batch, 320, 7, 7),
-        torch.randn(batch, 1280),
     )
 
 
@@ -40,3 +40,14 @@ def test_heads_give_every_output_with_the_expected_shapes() -> None:
     assert out.grade_logits.shape == (2, len(Grade) - 1)
     assert out.embedding.norm(dim=1).tolist() == pytest.approx([1.0, 1.0], abs=1e-5)
     assert out.counterfeit_logit.shape == (2,)
+
+
+def test_embedding_head_starts_as_the_imagenet_embedding_and_keeps_its_batchnorm_frozen() -> None:
+    backbone, embedder = BackboneTaps().eval(), create_backbone(BackboneVariant.EMBEDDING)
+    heads = GradingHeads(len(DefectType), num_categories=5, num_grades=len(Grade))
+    images = torch.rand(2, 3, 224, 224)
+    with torch.inference_mode():
+        torch.testing.assert_close(heads.embedding_head(backbone(images).stride32), embedder(images))
+    heads.train()
+    assert heads.embedding_head.conv.training and not heads.embedding_head.norm.training
+    assert all(p.requires_grad for p in heads.embedding_head.parameters())

@@ -65,7 +65,8 @@ def test_calibrate_then_export_gives_a_bundle_the_grading_library_runs(
     assert main(["model", "calibrate", "--run", str(run)]) == 0
     calibration = json.loads((run / "checkpoint.json").read_text())["calibration"]
     assert set(calibration["temperatures"]) == {"category", "defects", "grade", "counterfeit"}
-    assert len(calibration["anomaly_distance"]) == 3
+    assert len(calibration["anomaly_distance"]) == len(calibration["anomaly_bank_scale"]) == 3
+    assert all(scale > 0 for scale in calibration["anomaly_bank_scale"]) and calibration["anomaly_bank_weight"] == 0.25
     bundle = tmp_path / "bundle"
     assert main(["model", "export", "--run", str(run), "--out", str(bundle), "--version", "0.0.1"]) == 0
     model = load_model(bundle)
@@ -74,6 +75,8 @@ def test_calibrate_then_export_gives_a_bundle_the_grading_library_runs(
     outputs = model.run(photos)
     assert outputs.category_probs.shape == (len(items), 3)
     assert model.metadata.version == "0.0.1" and model.metadata.training_data[0].license == "CC0-1.0"
+    assert model.metadata.calibration.anomaly_bank_weight == 0.25
+    assert len(model.metadata.calibration.anomaly_bank_scale_per_category) == 3
 
 
 def test_missing_splits_are_a_clear_error(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:

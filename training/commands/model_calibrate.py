@@ -72,6 +72,7 @@ def calibrate_run(folder: RunFolder) -> dict:
         metadata["labels"]["defect_types"],
         config.anomaly_good_percentile,
         config.authenticity_target_precision,
+        config.anomaly_bank_weight,
     ).to_json()
     folder.write_metadata(metadata | {"calibration": result})
     return result
