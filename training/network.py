@@ -7,7 +7,8 @@ map: it is cheap to train and lifts the category head by about two points. The h
 
 - defects by type: a small feature-pyramid decoder over strides 8/16/32, background + one map per type;
 - category: a small MLP on the pooled 1280-d embedding of the fine-tuned `EmbeddingHead`;
-- condition grade: CORN ordinal head on the embedding plus a summary of the defect maps;
+- condition grade: CORN ordinal head on the embedding, a summary of the defect maps and the decoder features
+  averaged where the defects are;
 - authenticity: a 128-d metric embedding (cosine against enrolled references) and a counterfeit logit.
 
 The anomaly head (a memory bank of known-good patches) needs no training and lives in `patch_memory`.
