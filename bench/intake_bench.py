@@ -20,15 +20,18 @@ from PIL import Image, ImageOps
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from grading.intake import Preprocessing, load_photo
+from grading.intake import Framing, Preprocessing, load_photo
 
 SIZE = (4000, 3000)
 
 
 def full_decode_reference(data: bytes, preprocessing: Preprocessing | None = None) -> np.ndarray:
-    """What a user would otherwise write: decode every pixel, orient, resize the short side, centre-crop."""
+    """What a user would otherwise write: decode every pixel, orient, then resize (and crop) to the model input."""
     preprocessing = preprocessing or Preprocessing()
     image = ImageOps.exif_transpose(Image.open(io.BytesIO(data))).convert("RGB")
+    if preprocessing.framing is Framing.WHOLE:
+        size = (preprocessing.crop_size, preprocessing.crop_size)
+        return np.array(image.resize(size, Image.Resampling.BICUBIC))
     scale = preprocessing.resize_short_side / min(image.size)
     resized = image.resize((round(image.width * scale), round(image.height * scale)), Image.Resampling.BICUBIC)
     crop = preprocessing.crop_size

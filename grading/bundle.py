@@ -13,7 +13,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from grading.intake import Preprocessing
+from grading.intake import Framing, Preprocessing
 from grading.network_outputs import INPUT_NAME, OUTPUT_NAMES
 
 BUNDLE_FORMAT = 1
@@ -31,11 +31,14 @@ class InputSpec(_Strict):
     layout: str = "NHWC"
     resize_short_side: int = 256
     crop_size: int = 224
+    framing: Framing = Field(
+        Framing.CENTRE_CROP, description="bundles written before 0.2.0 do not record it: they saw centre crops"
+    )
     mean: tuple[float, float, float] = (0.5, 0.5, 0.5)
     std: tuple[float, float, float] = (0.5, 0.5, 0.5)
 
     def preprocessing(self) -> Preprocessing:
-        return Preprocessing(resize_short_side=self.resize_short_side, crop_size=self.crop_size)
+        return Preprocessing(resize_short_side=self.resize_short_side, crop_size=self.crop_size, framing=self.framing)
 
 
 class Labels(_Strict):

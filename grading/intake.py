@@ -2,8 +2,10 @@
 
 Everything a camera, a phone or a hostile client can send goes through `load_photo`. It sniffs the
 format from the content (never the file name), refuses oversize bytes and decompression bombs before
-decoding, applies the EXIF orientation, converts every colour mode to 8-bit RGB, and resizes the short
-side then centre-crops to the model's input. Large JPEGs are decoded straight to near model size with
+decoding, applies the EXIF orientation, converts every colour mode to 8-bit RGB, and frames it as the
+model's square input: the whole photo resized to the square (what graders need: a stain on a sleeve at the
+edge of the frame counts), or the short side resized and the centre cut out (ImageNet's framing, which
+drops the edges of a 4:3 photo: a third of its area). Large JPEGs are decoded straight to near model size with
 the decoder's DCT scaling, which is several times faster than a full decode.
 
 Training reads photos through this same function, so what a model saw in training is what it sees in
@@ -54,12 +56,20 @@ class IntakeLimits:
     min_side: int = 32
 
 
+class Framing(StrEnum):
+    """How a photo becomes the model's square input."""
+
+    WHOLE = "whole"  # the whole photo resized to crop_size x crop_size; the aspect ratio is not kept
+    CENTRE_CROP = "centre_crop"  # short side resized to resize_short_side, then the centre square cut out
+
+
 @dataclass(frozen=True)
 class Preprocessing:
-    """Geometry of the model input: resize the short side, then centre-crop a square."""
+    """Geometry of the model input. `resize_short_side` is used by `Framing.CENTRE_CROP` only."""
 
     resize_short_side: int = 256
     crop_size: int = 224
+    framing: Framing = Framing.WHOLE
 
 
 @dataclass(frozen=True)
@@ -128,7 +138,7 @@ def _decode(
         _check_pixel_count(image, limits)
         width, height = image.size
         if photo_format is PhotoFormat.JPEG:
-            side = preprocessing.resize_short_side
+            side = max(preprocessing.resize_short_side, preprocessing.crop_size)
             image.draft("RGB", (side, side))  # decoder scales by 1/2, 1/4 or 1/8 while keeping both sides >= side
         image.load()
         decoded_size = image.size
@@ -181,7 +191,18 @@ def _high_bit_depth_to_rgb(image: Image.Image) -> Image.Image:
 def _to_model_input(
     image: Image.Image, source_size: tuple[int, int], photo_format: PhotoFormat, preprocessing: Preprocessing
 ) -> Photo:
-    """Resize the short side (bicubic) and centre-crop; remember where the crop lies in the original."""
+    """Frame the decoded photo (bicubic); remember where the model input lies in the original."""
+    if preprocessing.framing is Framing.WHOLE:
+        crop = preprocessing.crop_size
+        pixels = np.array(image.resize((crop, crop), Image.Resampling.BICUBIC), dtype=np.uint8)
+        crop_box = (0.0, 0.0, float(source_size[0]), float(source_size[1]))
+        return Photo(pixels=pixels, source_format=photo_format, source_size=source_size, crop_box=crop_box)
+    return _centre_crop(image, source_size, photo_format, preprocessing)
+
+
+def _centre_crop(
+    image: Image.Image, source_size: tuple[int, int], photo_format: PhotoFormat, preprocessing: Preprocessing
+) -> Photo:
     decoded_width, decoded_height = image.size
     scale = preprocessing.resize_short_side / min(decoded_width, decoded_height)
     resized_size = (max(1, round(decoded_width * scale)), max(1, round(decoded_height * scale)))

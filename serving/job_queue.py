@@ -21,7 +21,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from grading.authenticity import ReferenceGallery
-from grading.intake import IntakeLimits, Photo, load_photo
+from grading.intake import IntakeLimits, Photo, Preprocessing, load_photo
 from grading.item_grading import ItemFacts
 from grading.vocabulary import View
 from serving.inference_scheduler import Priority, QueueFull
@@ -162,7 +162,8 @@ class JobWorkers:
             facts = ItemFacts.model_validate(item.facts)
             rows = item_photos(session, item_id)
             references = gallery_for(session, facts.product_line, grader.scheduler.model.metadata.version)
-        photos = [DecodedPhoto(row.id, View(row.view), self._decoded(row.sha256)) for row in rows]
+        preprocessing = grader.scheduler.model.metadata.input.preprocessing()
+        photos = [DecodedPhoto(row.id, View(row.view), self._decoded(row.sha256, preprocessing)) for row in rows]
         decoded = time.perf_counter()
         graded = self._run(grader, facts, photos, references)
         timings = {"decode": (decoded - started) * 1e3, "inference": graded.inference_ms, "policy": graded.grading_ms}
@@ -182,9 +183,9 @@ class JobWorkers:
                 if self._stopping.is_set():
                     raise
 
-    def _decoded(self, sha256: str) -> Photo:
+    def _decoded(self, sha256: str, preprocessing: Preprocessing) -> Photo:
         limits = IntakeLimits(max_bytes=self.settings.max_photo_bytes)  # the limits the upload was accepted under
-        return self.cache.take(sha256) or load_photo(self.store.get(sha256), limits)
+        return self.cache.take(sha256, preprocessing) or load_photo(self.store.get(sha256), limits, preprocessing)
 
     def _fail(self, job_id: str, item_id: str, attempts: int, error: Exception) -> None:
         final = attempts >= self.settings.job_max_attempts

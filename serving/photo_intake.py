@@ -7,14 +7,20 @@ import asyncio
 from fastapi import UploadFile
 from starlette.concurrency import run_in_threadpool
 
-from grading.intake import IntakeLimits
+from grading.intake import IntakeLimits, Preprocessing
 from serving.errors import ApiError
 from serving.storage import PhotoStore
 from serving.uploads import Upload, decode_upload, parse_views, read_capped
 
 
 async def decode_uploads(
-    files: list[UploadFile], views: str | None, *, max_count: int, max_bytes: int, min_count: int = 1
+    files: list[UploadFile],
+    views: str | None,
+    *,
+    max_count: int,
+    max_bytes: int,
+    preprocessing: Preprocessing,
+    min_count: int = 1,
 ) -> list[Upload]:
     """Every photo decoded (two at a time on two cores) or the first problem as a 4xx naming the file."""
     files = [file for file in files or [] if file.filename or file.size]
@@ -26,7 +32,7 @@ async def decode_uploads(
     contents = [await read_capped(file, max_bytes) for file in files]
     limits = IntakeLimits(max_bytes=max_bytes)
     jobs = [
-        run_in_threadpool(decode_upload, file.filename or f"photo {i + 1}", data, view, limits)
+        run_in_threadpool(decode_upload, file.filename or f"photo {i + 1}", data, view, limits, preprocessing)
         for i, (file, data, view) in enumerate(zip(files, contents, parsed_views, strict=True))
     ]
     return _distinct(list(await asyncio.gather(*jobs)))

@@ -78,7 +78,8 @@ def reembed_for(session: Session, store: PhotoStore, model: GradingModel, key_id
     for product_line, sha256s in pending.items():
         todo = sorted(sha for sha in sha256s if (product_line, sha) not in done)
         if todo:
-            pixels = np.stack([load_photo(store.get(sha)).pixels for sha in todo])
+            preprocessing = model.metadata.input.preprocessing()
+            pixels = np.stack([load_photo(store.get(sha), preprocessing=preprocessing).pixels for sha in todo])
             enroll(session, product_line, todo, model.run(pixels).embedding, version, key_id)
             count += len(todo)
     return count

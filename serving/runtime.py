@@ -10,6 +10,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from grading.inference import GradingModel, load_model
+from grading.intake import Preprocessing
 from serving.database import make_engine, migrate, session_factory
 from serving.inference_scheduler import InferenceScheduler
 from serving.item_grader import ItemGrader, load_rules
@@ -35,6 +36,10 @@ class Runtime:
     cache: DecodedPhotoCache
     workers: JobWorkers
     dispatcher: WebhookDispatcher
+
+    def preprocessing(self) -> Preprocessing:
+        """How the active bundle wants photos framed."""
+        return self.scheduler.model.metadata.input.preprocessing()
 
     def stop(self) -> None:
         self.workers.stop()

@@ -9,7 +9,7 @@ from threading import Lock
 
 from fastapi import UploadFile
 
-from grading.intake import IntakeError, IntakeLimits, Photo, load_photo
+from grading.intake import IntakeError, IntakeLimits, Photo, Preprocessing, load_photo
 from grading.vocabulary import View
 from serving.errors import ApiError
 
@@ -23,6 +23,7 @@ class Upload:
     sha256: str
     view: View
     photo: Photo
+    preprocessing: Preprocessing  # the framing `photo` was decoded with (the bundle's at upload time)
 
 
 async def read_capped(file: UploadFile, max_bytes: int) -> bytes:
@@ -54,10 +55,10 @@ def parse_views(raw: str | None, count: int) -> list[View]:
     return [View(name) for name in names]
 
 
-def decode_upload(filename: str, data: bytes, view: View, limits: IntakeLimits) -> Upload:
+def decode_upload(filename: str, data: bytes, view: View, limits: IntakeLimits, preprocessing: Preprocessing) -> Upload:
     """Intake one photo; a refused photo is a 422 whose message is the kiosk-readable intake message."""
     try:
-        photo = load_photo(data, limits)
+        photo = load_photo(data, limits, preprocessing)
     except IntakeError as error:
         raise ApiError(
             422,
@@ -65,24 +66,25 @@ def decode_upload(filename: str, data: bytes, view: View, limits: IntakeLimits) 
             f"Photo '{filename}': {error}",
             details={"photo": filename, "failure": error.failure.value},
         ) from error
-    return Upload(filename, data, hashlib.sha256(data).hexdigest(), view, photo)
+    return Upload(filename, data, hashlib.sha256(data).hexdigest(), view, photo, preprocessing)
 
 
 class DecodedPhotoCache:
-    """Recently decoded photos by sha256, so a job graded right after upload skips a second decode."""
+    """Recently decoded photos by sha256 and framing, so a job graded right after upload skips a second decode
+    (and a bundle swapped in between, with another framing, never gets photos framed for the old one)."""
 
     def __init__(self, capacity: int = 256) -> None:
-        self._photos: OrderedDict[str, Photo] = OrderedDict()
+        self._photos: OrderedDict[tuple[str, Preprocessing], Photo] = OrderedDict()
         self._capacity = capacity
         self._lock = Lock()
 
-    def put(self, sha256: str, photo: Photo) -> None:
+    def put(self, sha256: str, preprocessing: Preprocessing, photo: Photo) -> None:
         with self._lock:
-            self._photos[sha256] = photo
-            self._photos.move_to_end(sha256)
+            self._photos[sha256, preprocessing] = photo
+            self._photos.move_to_end((sha256, preprocessing))
             while len(self._photos) > self._capacity:
                 self._photos.popitem(last=False)
 
-    def take(self, sha256: str) -> Photo | None:
+    def take(self, sha256: str, preprocessing: Preprocessing) -> Photo | None:
         with self._lock:
-            return self._photos.pop(sha256, None)
+            return self._photos.pop((sha256, preprocessing), None)

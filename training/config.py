@@ -13,6 +13,8 @@ from pathlib import Path
 
 import yaml
 
+from grading.intake import Framing, Preprocessing
+
 
 class ConfigError(ValueError):
     """A configuration key or value that does not fit; the message lists the valid keys or the expected type."""
@@ -39,6 +41,11 @@ class TrainConfig:
     anomaly_bank_weight: float = 0.25
     authenticity_target_precision: float = 0.99
     workers: int = 2
+    framing: str = Framing.WHOLE.value
+
+    def preprocessing(self) -> Preprocessing:
+        """The intake geometry this run trains on; written into the bundle so service sees the same."""
+        return Preprocessing(framing=Framing(self.framing))
 
 
 def load_config(path: Path | None = None, overrides: typing.Sequence[str] = ()) -> TrainConfig:
@@ -63,7 +70,10 @@ def _build(values: dict[str, object]) -> TrainConfig:
     if unknown:
         raise ConfigError(f"unknown config keys {unknown}; valid keys: {sorted(known)}")
     hints = typing.get_type_hints(TrainConfig)
-    return TrainConfig(**{key: _coerce(key, value, hints[key]) for key, value in values.items()})
+    config = TrainConfig(**{key: _coerce(key, value, hints[key]) for key, value in values.items()})
+    if config.framing not in set(Framing):
+        raise ConfigError(f"config key 'framing' must be one of {[f.value for f in Framing]}, got {config.framing!r}")
+    return config
 
 
 def _coerce(key: str, value: object, hint: object) -> object:

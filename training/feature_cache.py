@@ -123,9 +123,10 @@ def compute_features(
     seed: int,
     workers: int,
     description: str,
+    preprocessing: Preprocessing,
 ) -> CachedFeatures:
     """Run the frozen backbone (uint8 NHWC photos -> Taps) over every sample of `refs`; features kept as float16."""
-    dataset = _AugmentedPhotos(refs, categories, Preprocessing(), seed)
+    dataset = _AugmentedPhotos(refs, categories, preprocessing, seed)
     loader = DataLoader(dataset, batch_size=32, num_workers=workers, persistent_workers=False)
     cache: CachedFeatures | None = None
     start = 0

@@ -9,8 +9,8 @@ import numpy as np
 import torch
 import yaml
 
-from grading.bundle import BundleMetadata, Calibration, Labels, Thresholds, TrainingData
-from grading.intake import load_photo
+from grading.bundle import BundleMetadata, Calibration, InputSpec, Labels, Thresholds, TrainingData
+from grading.intake import Framing, Preprocessing, load_photo
 from grading.manifest import read_manifest, resolve_photo_path
 from grading.vocabulary import Split
 from training.checkpoint import CheckpointError, RunFolder
@@ -49,6 +49,7 @@ def bundle_metadata(run: RunFolder, name: str, version: str, metrics: dict[str, 
         name=name,
         version=version,
         created=datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+        input=InputSpec(framing=run_preprocessing(run).framing),
         labels=Labels(**metadata["labels"]),
         thresholds=Thresholds(
             defect_presence=calibration["defect_presence"],
@@ -67,14 +68,22 @@ def bundle_metadata(run: RunFolder, name: str, version: str, metrics: dict[str, 
     )
 
 
+def run_preprocessing(run: RunFolder) -> Preprocessing:
+    """The intake geometry the run trained on (runs from before framing was configurable: centre crops)."""
+    config = yaml.safe_load(run.config_path.read_text(encoding="utf-8"))
+    return Preprocessing(framing=Framing(config.get("framing", Framing.CENTRE_CROP)))
+
+
 def parity_photos(run: RunFolder, count: int = 8) -> np.ndarray:
     """Real validation photos from the run's manifests, through intake, for the export parity check."""
     config = yaml.safe_load(run.config_path.read_text(encoding="utf-8"))
+    preprocessing = run_preprocessing(run)
     pixels = []
     for manifest in map(Path, config["manifests"]):
         for item in read_manifest(manifest):
             if item.split is Split.VALIDATION and len(pixels) < count:
-                pixels.append(load_photo(resolve_photo_path(manifest, item.photos[0].path).read_bytes()).pixels)
+                data = resolve_photo_path(manifest, item.photos[0].path).read_bytes()
+                pixels.append(load_photo(data, preprocessing=preprocessing).pixels)
     if not pixels:
         raise CheckpointError("the run's manifests have no validation photos to check export parity on")
     return np.stack(pixels)

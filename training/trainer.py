@@ -101,11 +101,12 @@ def train(config: TrainConfig, resume: bool = False) -> RunFolder:
 def cache_features(data: TrainingSet, config: TrainConfig) -> tuple[CachedFeatures, CachedFeatures]:
     """Training and validation features; the backbone session (and its memory arena) is gone on return."""
     backbone = onnx_backbone()
+    preprocessing = config.preprocessing()
     train_cache = compute_features(
-        backbone, data.refs[Split.TRAIN], data.categories, config.seed, config.workers, "train"
+        backbone, data.refs[Split.TRAIN], data.categories, config.seed, config.workers, "train", preprocessing
     )
     validation = compute_features(
-        backbone, data.refs[Split.VALIDATION], data.categories, 0, config.workers, "validation"
+        backbone, data.refs[Split.VALIDATION], data.categories, 0, config.workers, "validation", preprocessing
     )
     return train_cache, validation
 

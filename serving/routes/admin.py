@@ -135,7 +135,9 @@ async def add_references(
     photos: Annotated[list[UploadFile], File(description="Photos of authentic items of this product line")],
     views: Annotated[str | None, Form()] = None,
 ) -> dict:
-    uploads = await decode_uploads(photos, views, max_count=32, max_bytes=runtime.settings.max_photo_bytes)
+    uploads = await decode_uploads(
+        photos, views, max_count=32, max_bytes=runtime.settings.max_photo_bytes, preprocessing=runtime.preprocessing()
+    )
     await run_in_threadpool(store_uploads, runtime.store, uploads)
     embeddings = await run_in_threadpool(runtime.grader.embed, [u.photo for u in uploads])
     version = runtime.scheduler.model.metadata.version

@@ -55,7 +55,11 @@ async def grade(
     facts = parse_facts(Channel.KIOSK, {k: v for k, v in raw.items() if v is not None})
     settings = runtime.settings
     uploads = await decode_uploads(
-        photos, views, max_count=settings.max_kiosk_photos, max_bytes=settings.max_photo_bytes
+        photos,
+        views,
+        max_count=settings.max_kiosk_photos,
+        max_bytes=settings.max_photo_bytes,
+        preprocessing=runtime.preprocessing(),
     )
     decoded_at = time.perf_counter()
     photo_ids = [new_id() for _ in uploads]

@@ -71,7 +71,12 @@ async def create(
     idempotency_key = (idempotency_key or "").strip() or None  # an empty header is no key
     settings = runtime.settings
     uploads = await decode_uploads(
-        photos or [], views, max_count=settings.max_photos_per_item, max_bytes=settings.max_photo_bytes, min_count=0
+        photos or [],
+        views,
+        max_count=settings.max_photos_per_item,
+        max_bytes=settings.max_photo_bytes,
+        preprocessing=runtime.preprocessing(),
+        min_count=0,
     )
     submit = bool(uploads) if complete is None else complete
     digest = request_hash(facts, uploads)
@@ -100,7 +105,11 @@ async def add(
 ) -> StationItem:
     settings = runtime.settings
     uploads = await decode_uploads(
-        photos, views, max_count=settings.max_photos_per_item, max_bytes=settings.max_photo_bytes
+        photos,
+        views,
+        max_count=settings.max_photos_per_item,
+        max_bytes=settings.max_photo_bytes,
+        preprocessing=runtime.preprocessing(),
     )
     await run_in_threadpool(_check_capacity, runtime, complete)
     await run_in_threadpool(store_uploads, runtime.store, uploads)
@@ -234,7 +243,7 @@ def _submit(session: Session, item: Item, caller: Caller) -> Job:
 
 def _after_commit(runtime: Runtime, uploads: list[Upload], submitted: bool) -> None:
     for upload in uploads:
-        runtime.cache.put(upload.sha256, upload.photo)
+        runtime.cache.put(upload.sha256, upload.preprocessing, upload.photo)
     if submitted:
         runtime.workers.notify()
 

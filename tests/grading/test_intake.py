@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from grading.intake import IntakeError, IntakeFailure, IntakeLimits, Preprocessing, load_photo
+from grading.intake import Framing, IntakeError, IntakeFailure, IntakeLimits, Preprocessing, load_photo
 from grading.photo_format import PhotoFormat, heic_supported
 
 RED, GREEN, BLUE = (220, 30, 30), (30, 200, 40), (30, 40, 210)
@@ -72,10 +72,23 @@ def test_heic_when_pillow_heif_is_installed() -> None:
     assert mean_colour(photo.pixels[:, :100])[0] > 170
 
 
-def test_crop_box_maps_the_model_input_back_onto_the_original() -> None:
-    photo = load_photo(encode(split_image((600, 400)), "PNG"))
+def test_crop_box_maps_the_centre_crop_back_onto_the_original() -> None:
+    centre_crop = Preprocessing(framing=Framing.CENTRE_CROP)
+    photo = load_photo(encode(split_image((600, 400)), "PNG"), preprocessing=centre_crop)
     # short side 400 -> 256 (scale 0.64): resized 384x256, crop starts at (80, 16) -> in original pixels:
     assert photo.crop_box == pytest.approx((125.0, 25.0, 475.0, 375.0))
+
+
+def test_whole_framing_keeps_every_edge_of_the_photo() -> None:
+    image = Image.new("RGB", (600, 400), BLUE)
+    image.paste(RED, (0, 0, 40, 400))  # a strip at the left edge, which a centre crop would cut off
+    photo = load_photo(encode(image, "PNG"))
+    assert photo.crop_box == (0.0, 0.0, 600.0, 400.0)
+    assert photo.pixels.shape == (224, 224, 3)
+    assert mean_colour(photo.pixels[:, :10])[0] > 180  # 40 px of 600 -> about 15 of 224 columns
+    assert mean_colour(photo.pixels[:, 20:])[2] > 180
+    centre = load_photo(encode(image, "PNG"), preprocessing=Preprocessing(framing=Framing.CENTRE_CROP))
+    assert mean_colour(centre.pixels[:, :10])[2] > 180  # the strip is gone in a centre crop
 
 
 def test_format_is_recognised_by_content_not_by_name() -> None:

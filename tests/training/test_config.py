@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from grading.intake import Framing, Preprocessing
 from training.config import ConfigError, TrainConfig, load_config, save_config
 
 
@@ -16,6 +17,13 @@ def test_file_overrides_defaults_and_flags_override_the_file(tmp_path: Path) -> 
     assert (config.epochs, config.learning_rate, config.manifests) == (9, 0.01, ("a.jsonl",))
     assert config.max_photos_per_manifest == 50
     assert config.batch_size == TrainConfig().batch_size
+
+
+def test_framing_is_checked_and_reaches_intake() -> None:
+    assert load_config(None, ["framing=centre_crop"]).preprocessing() == Preprocessing(framing=Framing.CENTRE_CROP)
+    assert TrainConfig().preprocessing().framing is Framing.WHOLE
+    with pytest.raises(ConfigError, match="framing.*whole"):
+        load_config(None, ["framing=letterbox"])
 
 
 def test_resolved_config_round_trips(tmp_path: Path) -> None:

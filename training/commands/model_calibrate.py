@@ -55,6 +55,7 @@ def calibrate_run(folder: RunFolder) -> dict:
     from training.config import load_config
     from training.feature_cache import compute_features
     from training.frozen_backbone import onnx_backbone
+    from training.packaging import run_preprocessing
     from training.trainer import load_training_set
 
     metadata = folder.metadata()
@@ -63,7 +64,10 @@ def calibrate_run(folder: RunFolder) -> dict:
     config = load_config(folder.config_path)
     categories = metadata["labels"]["categories"]
     data = load_training_set(config)
-    cache = compute_features(onnx_backbone(), data.refs[Split.VALIDATION], categories, 0, config.workers, "validation")
+    validation = data.refs[Split.VALIDATION]
+    cache = compute_features(
+        onnx_backbone(), validation, categories, 0, config.workers, "validation", run_preprocessing(folder)
+    )
     result = calibrate(
         folder.load_heads(),
         folder.load_memory(),

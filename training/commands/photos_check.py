@@ -17,9 +17,10 @@ from pathlib import Path
 
 import numpy as np
 
-from grading.intake import IntakeError, Photo, load_photo
+from grading.intake import Framing, IntakeError, Photo, Preprocessing, load_photo
 
 SAMPLE_PHOTOS = ("chelsea", "coffee", "rocket")  # photos that ship inside scikit-image
+IMAGENET_FRAMING = Preprocessing(framing=Framing.CENTRE_CROP)  # how the ImageNet classifier was trained to look
 DEFAULT_BUNDLE = Path(__file__).resolve().parents[2] / "grading" / "bundles" / "default"
 
 
@@ -29,6 +30,7 @@ class CheckedPhoto:
     photo: Photo | None
     intake_ms: float
     error: str | None = None
+    data: bytes = b""
 
 
 def add_command(subparsers: argparse._SubParsersAction) -> None:
@@ -82,10 +84,10 @@ def _sample_photos() -> list[tuple[str, bytes]]:
 def _check_intake(name: str, data: bytes) -> CheckedPhoto:
     start = time.perf_counter()
     try:
-        photo = load_photo(data)
+        photo = load_photo(data, preprocessing=IMAGENET_FRAMING)
     except IntakeError as error:
         return CheckedPhoto(name, None, 0.0, f"[{error.failure}] {error.message}")
-    return CheckedPhoto(name, photo, (time.perf_counter() - start) * 1000)
+    return CheckedPhoto(name, photo, (time.perf_counter() - start) * 1000, data=data)
 
 
 def _print_predictions(checked: list[CheckedPhoto]) -> None:
@@ -115,7 +117,8 @@ def _print_grading(checked: list[CheckedPhoto], bundle: Path) -> None:
     from grading.photo_summary import summarize
 
     model = load_model(bundle)
-    outputs = model.run(np.stack([item.photo.pixels for item in checked]))
+    preprocessing = model.metadata.input.preprocessing()
+    outputs = model.run(np.stack([load_photo(item.data, preprocessing=preprocessing).pixels for item in checked]))
     print(f"grading bundle {model.metadata.name} {model.metadata.version} ({bundle}):")
     for index, item in enumerate(checked):
         summary = summarize(outputs, index, model.metadata)
