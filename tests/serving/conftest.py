@@ -21,10 +21,13 @@ from PIL import Image
 from sqlalchemy import Engine, create_engine, make_url, text
 from sqlalchemy.exc import OperationalError
 
+from grading.bundle import read_metadata
 from serving.app import create_app
 from serving.auth import create_key
-from serving.settings import Settings
+from serving.settings import DEFAULT_BUNDLE, Settings
 from serving.tables import Role
+
+SHIPPED_VERSION = read_metadata(DEFAULT_BUNDLE).version  # what the shipped bundle reports
 
 POSTGRES_ADMIN_URL = os.environ.get("SECONDLOOK_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 

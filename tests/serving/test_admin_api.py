@@ -10,7 +10,7 @@ import pytest
 
 from grading.policy import default_policy_path
 from serving.settings import DEFAULT_BUNDLE
-from tests.serving.conftest import Service, jpeg
+from tests.serving.conftest import SHIPPED_VERSION, Service, jpeg
 
 pytestmark = pytest.mark.slow
 
@@ -47,7 +47,8 @@ def test_a_made_up_key_is_refused(service: Service) -> None:
 
 def test_status_names_the_active_versions(service: Service) -> None:
     status = service.client.get("/v1/admin/status", headers=service.headers("admin")).json()
-    assert status["model"]["version"] == "0.1.0" and status["policy"]["version"] and status["pricing"]["version"]
+    assert status["model"]["version"] == SHIPPED_VERSION
+    assert status["policy"]["version"] and status["pricing"]["version"]
 
 
 def test_bundle_reload_refuses_an_altered_bundle_and_keeps_serving(service: Service, tmp_path: Path) -> None:
@@ -110,7 +111,7 @@ def test_enrolled_references_are_compared_with_kiosk_items(service: Service) -> 
 
 def test_health_readiness_and_metrics(service: Service) -> None:
     assert service.client.get("/healthz").json() == {"status": "ok"}
-    assert service.client.get("/readyz").json()["model"]["version"] == "0.1.0"
+    assert service.client.get("/readyz").json()["model"]["version"] == SHIPPED_VERSION
     service.client.get("/v1/station/items/unknown", headers=service.headers("station"))
     metrics = service.client.get("/metrics").text
     assert 'route="/v1/station/items/{item_id}"' in metrics
@@ -136,13 +137,13 @@ def test_a_new_bundle_version_re_embeds_the_references(service: Service, tmp_pat
     newer = tmp_path / "newer"
     shutil.copytree(DEFAULT_BUNDLE, newer)
     metadata = (newer / "bundle.json").read_text()
-    (newer / "bundle.json").write_text(metadata.replace('"version": "0.1.0"', '"version": "0.1.0-swap-test"', 1))
+    (newer / "bundle.json").write_text(metadata.replace(f'"version": "{SHIPPED_VERSION}"', '"version": "swap-test"', 1))
     swapped = service.client.post("/v1/admin/bundle", json={"path": str(newer)}, headers=service.headers("admin"))
-    assert swapped.status_code == 200 and swapped.json()["model"]["version"] == "0.1.0-swap-test"
+    assert swapped.status_code == 200 and swapped.json()["model"]["version"] == "swap-test"
     form = {"product_line": "swap-line", "authenticate": "true"}
     photo = [("photos", ("same.jpg", jpeg("rocket"), "image/jpeg"))]
     offer = service.client.post("/v1/kiosk/grade", files=photo, data=form, headers=service.headers("kiosk")).json()
-    assert offer["result"]["model_version"] == "0.1.0-swap-test"
+    assert offer["result"]["model_version"] == "swap-test"
     assert offer["result"]["authenticity"]["references"] == 2
     service.client.post("/v1/admin/bundle", json={"path": str(DEFAULT_BUNDLE)}, headers=service.headers("admin"))
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.serving.conftest import Service, jpeg
+from tests.serving.conftest import SHIPPED_VERSION, Service, jpeg
 
 pytestmark = pytest.mark.slow
 
@@ -21,7 +21,7 @@ def test_kiosk_grades_two_photos_and_offers_a_voucher(service: Service) -> None:
     result = offer["result"]
     assert offer["grade"] == result["grade"]["name"]
     assert offer["decision"] in {"list", "review", "reject"}
-    assert result["model_version"] == "0.1.0" and result["policy_version"] and result["pricing_version"]
+    assert result["model_version"] == SHIPPED_VERSION and result["policy_version"] and result["pricing_version"]
     assert [photo["view"] for photo in result["photos"]] == ["front", "back"]
     if offer["decision"] != "reject":
         assert offer["store_credit"] > offer["cash"] > 0  # store credit carries the bonus
