@@ -20,6 +20,7 @@ from grading import listing
 from grading.authenticity import AuthenticityAssessment, ReferenceGallery, assess
 from grading.bundle import BundleMetadata
 from grading.defect_regions import find_regions
+from grading.grade_decision import median_grade
 from grading.grade_rules import GradeOutcome, ItemTraits, apply_grade_rules
 from grading.intake import Photo
 from grading.item_result import (
@@ -219,7 +220,7 @@ def _defects(
 def _model_grade(evidence: list[PhotoEvidence], policy: GradePolicy) -> tuple[str, float]:
     """The ordinal median of the photos' mean grade probabilities, and the mass within the confidence band."""
     probs = np.mean([item.outputs.grade_probs for item in evidence], axis=0)
-    rank = int(np.searchsorted(np.cumsum(probs), 0.5 * probs.sum()))
+    rank = median_grade(probs)
     band = policy.abstain.grade_confidence_band
     confidence = float(probs[max(0, rank - band) : rank + band + 1].sum() / probs.sum())
     return policy.grades[min(rank, len(probs) - 1)], confidence
@@ -267,7 +268,7 @@ def _signals(
         used_category=category.used,
         model_grade=model_grade,
         grade_confidence=confidence,
-        photo_grades={item.photo_id: labels.grades[int(item.outputs.grade_probs.argmax())] for item in evidence},
+        photo_grades={item.photo_id: labels.grades[median_grade(item.outputs.grade_probs)] for item in evidence},
         photo_categories={item.photo_id: _photo_category(item, model) for item in evidence},
         anomaly_max=max(float(item.outputs.anomaly_score) for item in evidence),
         bundle_anomaly_threshold=model.thresholds.anomaly,
@@ -327,7 +328,7 @@ def _listing(
 
 def _photo_result(item: PhotoEvidence, model: BundleMetadata) -> PhotoResult:
     category, probability = _photo_category(item, model)
-    grade = int(item.outputs.grade_probs.argmax())
+    grade = median_grade(item.outputs.grade_probs)
     return PhotoResult(
         photo_id=item.photo_id,
         view=item.view,

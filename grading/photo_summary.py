@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from grading.bundle import BundleMetadata
+from grading.grade_decision import median_grade
 from grading.network_outputs import NetworkOutputs
 
 
@@ -33,7 +34,7 @@ def summarize(outputs: NetworkOutputs, index: int, metadata: BundleMetadata) -> 
     """Photo `index` of a batch; defects are the types whose peak reaches the bundle's presence threshold."""
     labels, thresholds = metadata.labels, metadata.thresholds
     category = int(outputs.category_probs[index].argmax())
-    grade = int(outputs.grade_probs[index].argmax())
+    grade = median_grade(outputs.grade_probs[index])
     score = float(outputs.anomaly_score[index])
     return PhotoSummary(
         category=labels.categories[category],

@@ -16,6 +16,7 @@ import torch
 from torch import nn
 
 from grading.bundle import MODEL_FILE, BundleMetadata, write_metadata
+from grading.grade_decision import median_grade
 from grading.inference import load_model
 from grading.network_outputs import INPUT_NAME, OUTPUT_NAMES, NetworkOutputs
 from training.anomaly_map import mixed_anomaly_map
@@ -123,7 +124,7 @@ def _check_same_decisions(expected: NetworkOutputs, actual: NetworkOutputs, meta
     threshold = metadata.thresholds
     decisions = {
         "category": lambda o: o.category_probs.argmax(axis=1),
-        "grade": lambda o: o.grade_probs.argmax(axis=1),
+        "grade": lambda o: median_grade(o.grade_probs),
         "anomalous": lambda o: o.anomaly_score >= threshold.anomaly,
         "counterfeit": lambda o: o.counterfeit_prob >= threshold.counterfeit_above,
     }

@@ -13,6 +13,7 @@ from typing import NamedTuple
 import numpy as np
 
 from grading.bundle import BundleMetadata
+from grading.grade_decision import median_grade
 from grading.vocabulary import Authenticity
 from training.evaluation.metrics import (
     Metric,
@@ -79,6 +80,13 @@ def unknown_note(matched: Matched, what: str) -> tuple[str, ...]:
 def score(probabilities: np.ndarray, true: np.ndarray) -> Scored:
     predicted = probabilities.argmax(axis=1)
     return Scored(predicted, probabilities.max(axis=1), predicted == true)
+
+
+def score_grades(probabilities: np.ndarray, true: np.ndarray) -> Scored:
+    """Grades are decided as the service decides them: the ordinal median (`grading.grade_decision`)."""
+    predicted = median_grade(probabilities)
+    confidence = np.take_along_axis(probabilities, predicted[:, None], axis=1)[:, 0]
+    return Scored(predicted, confidence, predicted == true)
 
 
 def worst_wrong(predictions: Predictions, rows: np.ndarray, scored: Scored, describe) -> tuple[ErrorCase, ...]:
@@ -182,7 +190,7 @@ def grade_section(predictions: Predictions, metadata: BundleMetadata) -> Section
             f"none of the {matched.labeled} graded items has a grade on the bundle's scale ({', '.join(grades)})",
             notes,
         )
-    scored = score(predictions.item_mean(predictions.outputs.grade_probs)[matched.rows], matched.true)
+    scored = score_grades(predictions.item_mean(predictions.outputs.grade_probs)[matched.rows], matched.true)
     matrix = confusion_matrix(matched.true, scored.predicted, len(grades))
     metrics = {
         "quadratic_weighted_kappa": quadratic_weighted_kappa(matched.true, scored.predicted, len(grades)),
