@@ -33,7 +33,14 @@ class TrainConfig:
     weight_decay: float = 1e-4
     defect_background_weight: float = 0.2
     loss_weights: dict[str, float] = field(
-        default_factory=lambda: {"category": 1.0, "defects": 1.0, "grade": 1.0, "counterfeit": 1.0, "embedding": 0.2}
+        default_factory=lambda: {
+            "category": 1.0,
+            "defects": 1.0,
+            "damaged": 1.0,
+            "grade": 1.0,
+            "counterfeit": 1.0,
+            "embedding": 0.2,
+        }
     )
     bank_dims: int = 64
     bank_per_category: int = 1000
@@ -41,7 +48,7 @@ class TrainConfig:
     anomaly_bank_weight: float = 0.25
     authenticity_target_precision: float = 0.99
     workers: int = 2
-    framing: str = Framing.WHOLE.value
+    framing: str = Framing.CENTRE_CROP.value  # measured better than whole on the default data (model card)
 
     def preprocessing(self) -> Preprocessing:
         """The intake geometry this run trains on; written into the bundle so service sees the same."""

@@ -20,9 +20,9 @@ def head_losses(
         losses["category"] = F.cross_entropy(logits.category_logits[rows], batch.category[rows], label_smoothing=0.1)
         losses["embedding"] = supervised_contrastive(logits.embedding[rows], _identity(batch)[rows], temperature)
     if batch.annotated.any():
-        losses["defects"] = defect_loss(
-            logits.defect_logits[batch.annotated], batch.defect_map[batch.annotated], background_weight
-        )
+        annotated = logits.defect_logits[batch.annotated]
+        losses["defects"] = defect_loss(annotated, batch.defect_map[batch.annotated], background_weight)
+        losses["damaged"] = photo_damage_loss(annotated, ~batch.clean[batch.annotated])
     rows = batch.grade >= 0
     if rows.any():
         losses["grade"] = corn_loss(logits.grade_logits[rows], batch.grade[rows])
@@ -39,6 +39,18 @@ def defect_loss(defect_logits: torch.Tensor, defect_map: torch.Tensor, backgroun
     weights = torch.ones(len(DefectType) + 1, device=defect_logits.device)
     weights[0] = background_weight
     return F.cross_entropy(defect_logits, defect_map.long(), weight=weights)
+
+
+PHOTO_TOP_CELLS = 8
+
+
+def photo_damage_loss(defect_logits: torch.Tensor, damaged: torch.Tensor) -> torch.Tensor:
+    """Photo-level: is anything on this photo damaged? The cells' any-defect log-odds, averaged over the
+    `PHOTO_TOP_CELLS` highest, against the photo's label. Per-cell cross-entropy alone lets texture fire on
+    clean photos at little cost; a photo is judged by its most suspicious cells, so train those."""
+    any_defect = torch.logsumexp(defect_logits[:, 1:], dim=1) - defect_logits[:, 0]
+    top = any_defect.flatten(1).topk(PHOTO_TOP_CELLS, dim=1).values.mean(dim=1)
+    return F.binary_cross_entropy_with_logits(top, damaged.float())
 
 
 def _identity(batch: CachedFeatures) -> torch.Tensor:

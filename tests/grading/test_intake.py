@@ -82,13 +82,13 @@ def test_crop_box_maps_the_centre_crop_back_onto_the_original() -> None:
 def test_whole_framing_keeps_every_edge_of_the_photo() -> None:
     image = Image.new("RGB", (600, 400), BLUE)
     image.paste(RED, (0, 0, 40, 400))  # a strip at the left edge, which a centre crop would cut off
-    photo = load_photo(encode(image, "PNG"))
+    photo = load_photo(encode(image, "PNG"), preprocessing=Preprocessing(framing=Framing.WHOLE))
     assert photo.crop_box == (0.0, 0.0, 600.0, 400.0)
     assert photo.pixels.shape == (224, 224, 3)
     assert mean_colour(photo.pixels[:, :10])[0] > 180  # 40 px of 600 -> about 15 of 224 columns
     assert mean_colour(photo.pixels[:, 20:])[2] > 180
-    centre = load_photo(encode(image, "PNG"), preprocessing=Preprocessing(framing=Framing.CENTRE_CROP))
-    assert mean_colour(centre.pixels[:, :10])[2] > 180  # the strip is gone in a centre crop
+    centre = load_photo(encode(image, "PNG"))  # the default framing: a centre crop
+    assert mean_colour(centre.pixels[:, :10])[2] > 180  # the strip is gone
 
 
 def test_format_is_recognised_by_content_not_by_name() -> None:

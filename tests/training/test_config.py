@@ -20,9 +20,9 @@ def test_file_overrides_defaults_and_flags_override_the_file(tmp_path: Path) -> 
 
 
 def test_framing_is_checked_and_reaches_intake() -> None:
-    assert load_config(None, ["framing=centre_crop"]).preprocessing() == Preprocessing(framing=Framing.CENTRE_CROP)
-    assert TrainConfig().preprocessing().framing is Framing.WHOLE
-    with pytest.raises(ConfigError, match="framing.*whole"):
+    assert load_config(None, ["framing=whole"]).preprocessing() == Preprocessing(framing=Framing.WHOLE)
+    assert TrainConfig().preprocessing().framing is Framing.CENTRE_CROP
+    with pytest.raises(ConfigError, match=r"framing.*whole"):
         load_config(None, ["framing=letterbox"])
 
 

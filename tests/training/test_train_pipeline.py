@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from grading.inference import load_model
-from grading.intake import load_photo
+from grading.intake import Framing, load_photo
 from grading.manifest import read_manifest, resolve_photo_path
 from tests.fixtures.labelled_items import write_labelled_manifest
 from training.cli import main
@@ -22,7 +22,7 @@ def trained_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     root = tmp_path_factory.mktemp("pipeline")
     manifest = write_labelled_manifest(root / "data")
     run = root / "run"
-    settings = ["epochs=3", "augmented_copies=1", "workers=0", "bank_per_category=64", "bank_dims=16"]
+    settings = ["epochs=3", "augmented_copies=1", "workers=0", "bank_per_category=64", "bank_dims=16", "framing=whole"]
     arguments = ["model", "train", "--manifest", str(manifest), "--out", str(run)]
     assert main(arguments + [f"--set={s}" for s in settings]) == 0
     return manifest, run
@@ -76,6 +76,7 @@ def test_calibrate_then_export_gives_a_bundle_the_grading_library_runs(
     assert outputs.category_probs.shape == (len(items), 3)
     assert model.metadata.version == "0.0.1" and model.metadata.training_data[0].license == "CC0-1.0"
     assert model.metadata.calibration.anomaly_bank_weight == 0.25
+    assert model.metadata.input.framing is Framing.WHOLE  # the run's framing (not the default), so service frames alike
     assert len(model.metadata.calibration.anomaly_bank_scale_per_category) == 3
 
 
