@@ -29,6 +29,14 @@ def test_regressions_respect_direction_and_missing_metrics() -> None:
     ]
 
 
+def test_fewer_false_alarms_at_the_threshold_is_no_regression() -> None:
+    current = {"anomaly.false_alarm_rate_at_threshold": 0.99}
+    assert metric_regressions(current, {"anomaly.false_alarm_rate_at_threshold": 0.58}) == []
+    assert metric_regressions(current | {"x": 0.1}, {"anomaly.false_alarm_rate_at_threshold": 0.999, "x": 0.1}) == [
+        "anomaly.false_alarm_rate_at_threshold: 0.9900 -> 0.9990"
+    ]
+
+
 def test_a_worse_candidate_is_refused_and_a_better_one_replaces(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     target = fake_bundle(tmp_path / "shipped", "1", {"x.top1": 0.9})
     worse = fake_bundle(tmp_path / "worse", "2", {"x.top1": 0.8})

@@ -67,7 +67,7 @@ def metric_regressions(current: dict[str, float | None], candidate: dict[str, fl
 
 
 def _worse(name: str, old: float, new: float) -> bool:
-    if name.endswith(LOWER_IS_BETTER):
+    if any(part in name.rsplit(".", 1)[-1] for part in LOWER_IS_BETTER):  # e.g. false_alarm_rate_at_threshold
         return new > old + TOLERANCE
     return new < old - TOLERANCE
 
