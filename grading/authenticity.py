@@ -6,7 +6,8 @@ confirms. Signals:
 - reference similarity: the item's best cosine similarity between any of its photos' embeddings and any
   enrolled authentic reference of its product line (embeddings are L2-normalised, so cosine = dot product);
 - supervised score: the largest per-photo `counterfeit_prob`, against the bundle's `counterfeit_above` and
-  `authentic_below` (bundles 0.1.0 and 0.2.0 set 1.0 and 0.0: the head was trained without counterfeits and never decides).
+  `authentic_below` (bundles 0.1.0 and 0.2.0 set 1.0 and 0.0: the head was trained without counterfeits and
+  never decides).
 
 Suspected when either signal is suspicious; authentic when the similarity reaches the policy's threshold (or, with
 no references, the supervised score is clearly low) and nothing is suspicious; inconclusive otherwise.

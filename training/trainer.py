@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
+import yaml
 from tqdm import tqdm
 
 from grading.manifest import read_manifest
@@ -88,6 +89,8 @@ def train(config: TrainConfig, resume: bool = False) -> RunFolder:
     started = time.perf_counter()
     _seed_everything(config.seed)
     run = RunFolder(Path(config.out))
+    if resume:
+        _require_same_framing(run, config)
     save_config(config, run.config_path)
     data = load_training_set(config)
     train_cache, validation = cache_features(data, config)
@@ -96,6 +99,19 @@ def train(config: TrainConfig, resume: bool = False) -> RunFolder:
     history = fit(heads, train_cache, validation, config, run, resume)
     run.save(heads, memory, data.categories, data.sources, history, time.perf_counter() - started)
     return run
+
+
+def _require_same_framing(run: RunFolder, config: TrainConfig) -> None:
+    """Heads trained on one framing cannot go on learning from features of another."""
+    if not run.config_path.is_file():
+        return
+    saved = yaml.safe_load(run.config_path.read_text(encoding="utf-8")) or {}
+    framing = saved.get("framing", "centre_crop")
+    if framing != config.framing:
+        raise TrainingDataError(
+            f"{run.path} was trained with framing={framing}; resume with --set framing={framing} "
+            "or start a new run with --out"
+        )
 
 
 def cache_features(data: TrainingSet, config: TrainConfig) -> tuple[CachedFeatures, CachedFeatures]:

@@ -43,8 +43,11 @@ def test_resume_continues_from_the_last_epoch(trained_run: tuple[Path, Path], ca
     manifest, run = trained_run
     arguments = ["model", "train", "--manifest", str(manifest), "--out", str(run), "--resume"]
     assert (
-        main([*arguments, "--set=epochs=4", "--set=augmented_copies=1", "--set=workers=0", "--set=bank_dims=16"]) == 0
+        main([*arguments, "--set=epochs=4", "--set=augmented_copies=1", "--set=workers=0", "--set=bank_dims=16"]) == 2
     )
+    assert "framing=whole" in capsys.readouterr().out  # heads trained on whole photos never see centre crops
+    settings = ["--set=epochs=4", "--set=augmented_copies=1", "--set=workers=0", "--set=bank_dims=16"]
+    assert main([*arguments, *settings, "--set=framing=whole"]) == 0
     history = json.loads((run / "checkpoint.json").read_text())["history"]
     assert [entry["epoch"] for entry in history] == [1, 2, 3, 4]
 
