@@ -42,7 +42,7 @@ bench: setup
 	$(PY) bench/service_bench.py
 
 # Retrain the default bundle from ../shared/datasets (licensed sets only), evaluate it, and ship it to
-# grading/bundles/default only if no recorded metric gets worse. About 35 minutes on 2 cores (compositing 12, training 15).
+# grading/bundles/default only if no recorded metric gets worse. About 30 minutes on 2 cores (compositing 12, training 15).
 SL := $(VENV)/bin/secondlook
 MANIFESTS := var/manifests
 CANDIDATE := var/bundles/default-candidate

@@ -12,7 +12,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
+import yaml
 
+from grading.intake import Framing
 from grading.vocabulary import DEFAULT_GRADE_SCALE, DefectType, Grade
 from training.network import GradingHeads
 from training.patch_memory import MemoryBank
@@ -29,6 +31,11 @@ class RunFolder:
     @property
     def config_path(self) -> Path:
         return self.path / "config.yaml"
+
+    def framing(self) -> Framing:
+        """The intake framing the run trained on (runs from before framing was configurable: centre crops)."""
+        saved = yaml.safe_load(self.config_path.read_text(encoding="utf-8")) if self.config_path.is_file() else {}
+        return Framing((saved or {}).get("framing", Framing.CENTRE_CROP))
 
     @property
     def metadata_path(self) -> Path:

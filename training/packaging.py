@@ -10,7 +10,7 @@ import torch
 import yaml
 
 from grading.bundle import BundleMetadata, Calibration, InputSpec, Labels, Thresholds, TrainingData
-from grading.intake import Framing, Preprocessing, load_photo
+from grading.intake import Preprocessing, load_photo
 from grading.manifest import read_manifest, resolve_photo_path
 from grading.vocabulary import Split
 from training.checkpoint import CheckpointError, RunFolder
@@ -69,9 +69,8 @@ def bundle_metadata(run: RunFolder, name: str, version: str, metrics: dict[str, 
 
 
 def run_preprocessing(run: RunFolder) -> Preprocessing:
-    """The intake geometry the run trained on (runs from before framing was configurable: centre crops)."""
-    config = yaml.safe_load(run.config_path.read_text(encoding="utf-8"))
-    return Preprocessing(framing=Framing(config.get("framing", Framing.CENTRE_CROP)))
+    """The intake geometry the run trained on."""
+    return Preprocessing(framing=run.framing())
 
 
 def parity_photos(run: RunFolder, count: int = 8) -> np.ndarray:

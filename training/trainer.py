@@ -18,7 +18,6 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
-import yaml
 from tqdm import tqdm
 
 from grading.manifest import read_manifest
@@ -103,11 +102,8 @@ def train(config: TrainConfig, resume: bool = False) -> RunFolder:
 
 def _require_same_framing(run: RunFolder, config: TrainConfig) -> None:
     """Heads trained on one framing cannot go on learning from features of another."""
-    if not run.config_path.is_file():
-        return
-    saved = yaml.safe_load(run.config_path.read_text(encoding="utf-8")) or {}
-    framing = saved.get("framing", "centre_crop")
-    if framing != config.framing:
+    framing = run.framing()
+    if run.config_path.is_file() and framing != config.framing:
         raise TrainingDataError(
             f"{run.path} was trained with framing={framing}; resume with --set framing={framing} "
             "or start a new run with --out"
