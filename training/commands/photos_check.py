@@ -112,13 +112,20 @@ def _print_predictions(checked: list[CheckedPhoto]) -> None:
         print(f"{item.name}: {item.photo.source_format} {width}x{height}, intake {item.intake_ms:.1f} ms; {guesses}")
 
 
+def _framed(item: CheckedPhoto, preprocessing: Preprocessing) -> np.ndarray:
+    """The photo as the bundle frames it; decoded again only when that differs from the ImageNet framing."""
+    if preprocessing == IMAGENET_FRAMING:
+        return item.photo.pixels
+    return load_photo(item.data, preprocessing=preprocessing).pixels
+
+
 def _print_grading(checked: list[CheckedPhoto], bundle: Path) -> None:
     from grading.inference import load_model
     from grading.photo_summary import summarize
 
     model = load_model(bundle)
     preprocessing = model.metadata.input.preprocessing()
-    outputs = model.run(np.stack([load_photo(item.data, preprocessing=preprocessing).pixels for item in checked]))
+    outputs = model.run(np.stack([_framed(item, preprocessing) for item in checked]))
     print(f"grading bundle {model.metadata.name} {model.metadata.version} ({bundle}):")
     for index, item in enumerate(checked):
         summary = summarize(outputs, index, model.metadata)
