@@ -28,7 +28,7 @@ and pickling cost more than the decode), so `workers` defaults to 1.
 from __future__ import annotations
 
 import io
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -102,12 +102,21 @@ def hash_photos(paths: Sequence[Path], workers: int = 1, progress: bool = True) 
     with bar:
         if workers > 1 and len(paths) >= _PARALLEL_FROM:
             with ProcessPoolExecutor(workers) as pool:
-                results = [bar.update() or value for value in pool.map(perceptual_hash, paths, chunksize=32)]
+                results = _counted(pool.map(perceptual_hash, paths, chunksize=32), bar)
         else:
-            results = [bar.update() or perceptual_hash(path) for path in paths]
+            results = _counted(map(perceptual_hash, paths), bar)
     hashed = np.array([value is not None for value in results], dtype=bool)
     hashes = np.array([value or 0 for value in results], dtype=np.uint64)
     return hashes, hashed
+
+
+def _counted(hashes: Iterable[int | None], bar: tqdm) -> list[int | None]:
+    """Collect hashes, ticking the progress bar once per photo (`tqdm.update` returns a flag, not None)."""
+    collected = []
+    for value in hashes:
+        bar.update()
+        collected.append(value)
+    return collected
 
 
 def near_pairs(hashes: np.ndarray, max_distance: int, hashed: np.ndarray | None = None) -> np.ndarray:

@@ -8,12 +8,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import tqdm
 
 from grading.manifest import Item, Photo, Source, read_manifest, write_manifest
 from grading.vocabulary import Split
 from tests.conftest import shared_dataset
 from tests.fixtures.photo_sets import item, photo_entry, write_near_copy, write_photo
-from training.near_duplicates import find_duplicates, hash_photos, near_pairs, photo_refs
+from training import near_duplicates
+from training.near_duplicates import PhotoRef, find_duplicates, hash_photos, near_pairs, photo_refs
 from training.union_find import UnionFind
 from training.validate import Check, validate_manifest
 
@@ -45,6 +47,26 @@ def test_distance_zero_finds_only_identical_hashes(tmp_path: Path) -> None:
     refs = photo_refs(read_manifest(manifest), manifest)
     hashes = hash_photos([ref.path for ref in refs], progress=False)
     assert 3 not in {index for group in find_duplicates(refs, 0, hashes).near for index in group}
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_hashes_every_photo_when_the_progress_bar_redraws(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, workers: int
+) -> None:
+    """tqdm's `update` returns True when it redraws; a hash must still be computed for that photo."""
+    drawn = tqdm.tqdm.update
+    monkeypatch.setattr(near_duplicates, "_PARALLEL_FROM", 1)  # the process pool path too, on four photos
+
+    def redrawing_update(self: tqdm.tqdm, n: float = 1) -> bool:
+        drawn(self, n)
+        return True
+
+    monkeypatch.setattr(tqdm.tqdm, "update", redrawing_update)
+    paths = [write_photo(tmp_path / f"p{seed}.jpg", seed) for seed in range(1, 5)]
+    hashes, hashed = hash_photos(paths, workers, progress=True)
+    assert hashed.all() and len(set(hashes.tolist())) == 4  # four distinct pictures, four hashes
+    refs = [PhotoRef(n, 0, path, f"sha{n}") for n, path in enumerate(paths)]
+    assert find_duplicates(refs, workers=workers, progress=True).near == ()  # distinct photos are not merged
 
 
 def test_near_pairs_matches_brute_force() -> None:
