@@ -4,10 +4,15 @@ The graph takes uint8 NHWC photos straight from `grading.intake` and returns the
 `NetworkOutputs`. `export_bundle` checks the graph with `onnx.checker`, then runs the same real photos
 through torch and ONNX Runtime and refuses to write the bundle unless every output agrees within
 `PARITY_TOLERANCE` and every decision (category, grade, anomalous, counterfeit) is identical.
+
+The bundle is built in a staging folder beside the target and moved into place only once it has passed, so a
+failed export leaves no loadable bundle behind and a previous bundle at the target untouched.
 """
 
 from __future__ import annotations
 
+import shutil
+import uuid
 from pathlib import Path
 
 import numpy as np
@@ -15,7 +20,7 @@ import onnx
 import torch
 from torch import nn
 
-from grading.bundle import MODEL_FILE, BundleMetadata, write_metadata
+from grading.bundle import METADATA_FILE, MODEL_FILE, BundleMetadata, write_metadata
 from grading.grade_decision import median_grade
 from grading.inference import load_model
 from grading.network_outputs import INPUT_NAME, OUTPUT_NAMES, NetworkOutputs
@@ -78,15 +83,61 @@ class GradingNetwork(nn.Module):
 def export_bundle(
     network: GradingNetwork, metadata: BundleMetadata, folder: Path, parity_photos: np.ndarray
 ) -> BundleMetadata:
-    """Write `model.onnx` and `bundle.json` into `folder` after the checker and the parity check pass."""
+    """Make `folder` a bundle (`model.onnx`, `bundle.json`) once the checker and the parity check pass.
+
+    `folder` must be new, empty or a previous bundle, which is replaced as a whole. On any failure the
+    staging folder is removed and `folder` is left as it was.
+    """
     folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    network = network.eval()
+    _check_replaceable(folder)
+    staging = _staging_folder(folder)
+    try:
+        written = _write_checked_bundle(network.eval(), metadata, staging, parity_photos)
+        _move_into_place(staging, folder)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return written
+
+
+def _write_checked_bundle(
+    network: GradingNetwork, metadata: BundleMetadata, folder: Path, parity_photos: np.ndarray
+) -> BundleMetadata:
     _export_graph(network, folder / MODEL_FILE, metadata.input.crop_size)
     onnx.checker.check_model(str(folder / MODEL_FILE), full_check=True)
     written = write_metadata(folder, metadata)
     parity = check_parity(network, folder, parity_photos, written)
     return write_metadata(folder, written.model_copy(update={"parity": parity}))
+
+
+def _check_replaceable(folder: Path) -> None:
+    """Refuse a target that holds something other than a bundle: replacing it would delete those files."""
+    if not folder.exists() or (folder / METADATA_FILE).is_file():
+        return
+    if not folder.is_dir() or any(folder.iterdir()):
+        raise ValueError(f"{folder} exists and is not a model bundle; export into a new or empty folder")
+
+
+def _staging_folder(folder: Path) -> Path:
+    """A new hidden folder beside `folder` (same file system, so the final rename is atomic)."""
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    staging = folder.with_name(f".{folder.name}.export-{uuid.uuid4().hex[:8]}")
+    staging.mkdir()
+    return staging
+
+
+def _move_into_place(staging: Path, folder: Path) -> None:
+    """Rename `staging` to `folder`; a previous `folder` is set aside first and removed once the new one is in."""
+    if not folder.exists():
+        staging.rename(folder)
+        return
+    retired = folder.with_name(f".{folder.name}.retired-{uuid.uuid4().hex[:8]}")
+    folder.rename(retired)
+    try:
+        staging.rename(folder)
+    except OSError:
+        retired.rename(folder)
+        raise
+    shutil.rmtree(retired)
 
 
 def _export_graph(network: GradingNetwork, path: Path, crop_size: int) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +13,7 @@ from grading.bundle import BundleError, read_metadata
 from grading.inference import load_model
 from grading.network_outputs import OUTPUT_NAMES
 from tests.fixtures.tiny_network import sample_photos, tiny_metadata, tiny_network
+from training import export
 from training.export import PARITY_TOLERANCE, ExportParityError, check_parity, export_bundle
 
 pytestmark = pytest.mark.slow
@@ -81,3 +83,51 @@ def test_bundle_json_is_plain_readable_json(exported: tuple[Path, np.ndarray]) -
     document = json.loads((folder / "bundle.json").read_text())
     assert document["labels"]["categories"] == ["cat-like", "cup-like", "rocket-like"]
     assert document["input"]["dtype"] == "uint8"
+
+
+def _failing_parity(*_: object) -> dict[str, float]:
+    raise ExportParityError("torch and ONNX Runtime differ (forced by the test)")
+
+
+def test_a_failed_parity_check_leaves_no_loadable_bundle(
+    exported: tuple[Path, np.ndarray], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _, photos = exported
+    monkeypatch.setattr(export, "check_parity", _failing_parity)
+    target = tmp_path / "bundle"
+    with pytest.raises(ExportParityError):
+        export_bundle(tiny_network(photos), tiny_metadata(), target, photos)
+    with pytest.raises(BundleError):
+        read_metadata(target)
+    assert list(tmp_path.iterdir()) == []  # no half-written bundle, no staging folder left beside it
+
+
+def test_a_failed_export_keeps_the_previous_bundle(
+    exported: tuple[Path, np.ndarray], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder, photos = exported
+    target = shutil.copytree(folder, tmp_path / "bundle")
+    before = {path.name: path.read_bytes() for path in target.iterdir()}
+    monkeypatch.setattr(export, "check_parity", _failing_parity)
+    network = tiny_network(photos)
+    network.temperatures[0] = 0.1  # a different model: its files would differ from the previous bundle's
+    with pytest.raises(ExportParityError):
+        export_bundle(network, tiny_metadata().model_copy(update={"version": "0.0.2"}), target, photos)
+    assert {path.name: path.read_bytes() for path in target.iterdir()} == before
+    assert read_metadata(target).version == "0.0.1" and sorted(p.name for p in tmp_path.iterdir()) == ["bundle"]
+
+
+def test_export_replaces_a_previous_bundle(exported: tuple[Path, np.ndarray], tmp_path: Path) -> None:
+    folder, photos = exported
+    target = shutil.copytree(folder, tmp_path / "bundle")
+    export_bundle(tiny_network(photos), tiny_metadata().model_copy(update={"version": "0.0.2"}), target, photos)
+    assert read_metadata(target).version == "0.0.2" and sorted(p.name for p in tmp_path.iterdir()) == ["bundle"]
+    load_model(target)
+
+
+def test_export_refuses_a_folder_that_holds_something_else(exported: tuple[Path, np.ndarray], tmp_path: Path) -> None:
+    _, photos = exported
+    tmp_path.joinpath("notes.txt").write_text("not a bundle")
+    with pytest.raises(ValueError, match="not a model bundle"):
+        export_bundle(tiny_network(photos), tiny_metadata(), tmp_path, photos)
+    assert [p.name for p in tmp_path.iterdir()] == ["notes.txt"]

@@ -10,6 +10,8 @@ EPILOG = """\
 Writes BUNDLE_DIR/model.onnx (preprocessing inside: uint8 photos in, named calibrated outputs out) and
 BUNDLE_DIR/bundle.json (labels, thresholds, calibration, metrics, training data and licenses, sha256 of
 every file). Refuses to write the bundle if ONNX Runtime and torch disagree on real validation photos.
+BUNDLE_DIR must be new, empty or an earlier bundle; an earlier bundle is replaced only once the new one
+has passed, and stays as it was when the export fails.
 Metrics: pass --metrics NAME=FILE (repeatable; FILE is the metrics.json of `model evaluate`) to record
 each headline metric in bundle.json as NAME.SECTION.METRIC.
 
