@@ -20,13 +20,13 @@ from tqdm import tqdm
 
 from grading.intake import Preprocessing
 from grading.manifest import Item
-from grading.vocabulary import Authenticity, DefectType, Grade
+from grading.vocabulary import Authenticity, Grade
 from training.augmentation import AugmentationTask, augment, build_pipeline
+from training.mask_grid import cell_classes
 from training.network import Taps
 from training.photo_targets import load_photo_target
 
 MAP_STRIDE = 8
-MIN_DEFECT_FRACTION = 0.125  # a stride-8 cell counts as defective when at least this share of it is
 
 
 @dataclass(frozen=True)
@@ -70,14 +70,14 @@ def labels_of(item: Item, photo_index: int, categories: list[str]) -> _Labels:
 
 
 def defect_map_at_stride(mask: np.ndarray | None, stride: int = MAP_STRIDE) -> np.ndarray:
-    """Class-index mask (H, W) to (H/stride, W/stride): each cell takes its most common defect class."""
+    """Class-index mask (224, 224) to the (224/stride)^2 target grid by `training.mask_grid.cell_classes`.
+
+    A cell is a defect when at least `MIN_DEFECT_FRACTION` of it is covered, the rule evaluation scores by.
+    """
     size = 224 // stride
     if mask is None:
         return np.zeros((size, size), dtype=np.uint8)
-    one_hot = np.eye(len(DefectType) + 1, dtype=np.float32)[mask]  # (H, W, C)
-    fractions = one_hot.reshape(size, stride, size, stride, -1).mean(axis=(1, 3))
-    defective = 1.0 - fractions[..., 0] >= MIN_DEFECT_FRACTION
-    return np.where(defective, 1 + fractions[..., 1:].argmax(axis=-1), 0).astype(np.uint8)
+    return cell_classes(mask, size)
 
 
 def _task_of(labels: _Labels) -> AugmentationTask:

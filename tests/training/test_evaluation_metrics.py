@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import numpy as np
 import pytest
 
-from training.evaluation.defect_sections import area_fractions
+from grading.vocabulary import DefectType
+from training import feature_cache, mask_grid
+from training.evaluation import defect_sections
+from training.evaluation.defect_sections import grid_truth
 from training.evaluation.metrics import (
     accuracy,
     accuracy_after_abstaining,
@@ -19,6 +24,7 @@ from training.evaluation.metrics import (
     reliability,
     roc_curve,
 )
+from training.mask_grid import area_fractions
 
 
 def test_auroc_counts_the_pairs_each_positive_wins():
@@ -174,3 +180,26 @@ def test_area_fractions_downsample_a_mask_by_cell_area():
     np.testing.assert_allclose(fractions.sum(axis=0), 1.0)
     with pytest.raises(ValueError, match="does not tile"):
         area_fractions(np.zeros((5, 5), dtype=np.uint8), 2)
+
+
+def _thin_tear_mask() -> np.ndarray:
+    """A 224 mask whose only defect is a tear 2 pixels wide down one 8 x 8 cell: a quarter of that cell."""
+    mask = np.zeros((224, 224), dtype=np.uint8)
+    mask[8:16, 19:21] = 1 + list(DefectType).index(DefectType.TEAR)  # cell (1, 2), columns 3-4 of its 8
+    return mask
+
+
+def test_a_thin_defect_is_a_positive_cell_in_training_targets_and_in_evaluation_truth():
+    tear = 1 + list(DefectType).index(DefectType.TEAR)
+    target = feature_cache.defect_map_at_stride(_thin_tear_mask())
+    assert target[1, 2] == tear and np.count_nonzero(target) == 1
+    outputs = SimpleNamespace(defect_probs=np.zeros((1, len(DefectType) + 1, 28, 28), dtype=np.float32))
+    truth = grid_truth(SimpleNamespace(masks=[_thin_tear_mask()], outputs=outputs))
+    assert truth.any_defect[0, 1, 2] and np.count_nonzero(truth.any_defect) == 1
+    assert truth.cells[0, tear, 1, 2] and np.count_nonzero(truth.cells[0, 1:]) == 1
+    np.testing.assert_array_equal(truth.any_defect[0], target > 0)  # one rule: the same cells in both
+
+
+def test_training_and_evaluation_downsample_masks_with_one_function():
+    assert feature_cache.cell_classes is defect_sections.cell_classes is mask_grid.cell_classes
+    assert mask_grid.MIN_DEFECT_FRACTION == 0.125  # thin tears and snags stay in the targets

@@ -1,9 +1,10 @@
 """Photo-level sections: defects by type and place (pixel metrics) and the anomaly score.
 
 Pixel metrics are computed on the network's own grid (stride 8: 28 x 28 cells for a 224 crop). The true
-224 x 224 class mask is downsampled by area: a cell is positive for a type when at least half of its 8 x 8
-pixels carry that type (and positive for "any defect" when at least half carry some defect). Thin defects
-narrower than half a cell can vanish under this rule; the report counts the photos where that happens.
+224 x 224 class mask is downsampled by `training.mask_grid.cell_classes`, the rule the training targets are
+made by: a cell is positive for "any defect" when at least `MIN_DEFECT_FRACTION` (1/8: 8 of its 64 pixels)
+carry some defect, and positive for the one type that covers most of it. Defects smaller than that in every
+cell (a few stray pixels) vanish under this rule; the report counts the photos where that happens.
 Only photos annotated for defects (`photo.defects` is a list, possibly empty) take part.
 """
 
@@ -29,11 +30,10 @@ from training.evaluation.metrics import (
 from training.evaluation.plots import Figure, LabeledCurve, confusion_figure, histogram_figure, roc_pr_figure
 from training.evaluation.predictions import Predictions
 from training.evaluation.section import ErrorCase, Section, Table, Task, fmt, skipped
+from training.mask_grid import MASK_CLASSES, MIN_DEFECT_FRACTION, cell_classes
 
-AREA_FRACTION = 0.5
 DEFAULT_PIXEL_THRESHOLD = 0.5
 MAX_ERRORS = 12
-MASK_CLASSES = 1 + len(DefectType)  # class index 0 = background, 1 + index in DefectType
 
 
 class GridTruth(NamedTuple):
@@ -41,8 +41,8 @@ class GridTruth(NamedTuple):
 
     Attributes:
         rows: photo rows (into `Predictions`) of the annotated photos.
-        cells: (A, MASK_CLASSES, g, g) bool, cell is positive for the class by the area rule.
-        any_defect: (A, g, g) bool, at least half of the cell is some defect.
+        cells: (A, MASK_CLASSES, g, g) bool, the cell's class by `cell_classes` (one class per cell).
+        any_defect: (A, g, g) bool, at least `MIN_DEFECT_FRACTION` of the cell is some defect.
         defect_pixels: (A, MASK_CLASSES) pixel count of each class in the 224 mask.
     """
 
@@ -53,23 +53,16 @@ class GridTruth(NamedTuple):
 
 
 def grid_truth(predictions: Predictions) -> GridTruth:
+    """The annotated photos' masks on the output grid, by the training targets' rule (`cell_classes`)."""
     rows = np.array([row for row, mask in enumerate(predictions.masks) if mask is not None], dtype=np.int64)
     grid = predictions.outputs.defect_probs.shape[-1]
-    fractions = np.stack([area_fractions(predictions.masks[row], grid) for row in rows]) if len(rows) else None
-    if fractions is None:
+    if not len(rows):
         empty = np.zeros((0, MASK_CLASSES, grid, grid), dtype=bool)
         return GridTruth(rows, empty, empty[:, 0], np.zeros((0, MASK_CLASSES), dtype=np.int64))
+    classes = np.stack([cell_classes(predictions.masks[row], grid) for row in rows])
+    cells = classes[:, None] == np.arange(MASK_CLASSES)[None, :, None, None]
     counts = np.stack([np.bincount(predictions.masks[row].ravel(), minlength=MASK_CLASSES) for row in rows])
-    return GridTruth(rows, fractions >= AREA_FRACTION, (1 - fractions[:, 0]) >= AREA_FRACTION, counts)
-
-
-def area_fractions(mask: np.ndarray, grid: int) -> np.ndarray:
-    """(MASK_CLASSES, grid, grid): the share of each cell's pixels that carry each class."""
-    factor, remainder = divmod(mask.shape[0], grid)
-    if remainder or mask.shape[0] != mask.shape[1]:
-        raise ValueError(f"mask {mask.shape} does not tile into a {grid} x {grid} grid")
-    blocks = mask.reshape(grid, factor, grid, factor).transpose(0, 2, 1, 3).reshape(grid, grid, factor * factor)
-    return np.stack([(blocks == value).mean(axis=2) for value in range(MASK_CLASSES)])
+    return GridTruth(rows, cells, classes > 0, counts)
 
 
 def mask_classes(type_names: list[str]) -> list[int | None]:
@@ -123,7 +116,7 @@ def defect_section(predictions: Predictions, metadata: BundleMetadata) -> Sectio
             "per_type": {t.name: _type_json(t) for t in types},
             "type_confusion": type_matrix.tolist(),
             "type_labels": names,
-            "area_fraction_rule": AREA_FRACTION,
+            "area_fraction_rule": MIN_DEFECT_FRACTION,
         },
     )
 
@@ -228,15 +221,15 @@ def _largest_type(pixels: np.ndarray) -> str:
 def _defect_notes(predictions: Predictions, truth: GridTruth, metadata: BundleMetadata) -> tuple[str, ...]:
     notes = [
         f"{len(truth.rows)} annotated photos; pixel metrics on the {truth.cells.shape[-1]}x"
-        f"{truth.cells.shape[-1]} output grid, a cell being positive when at least {AREA_FRACTION:.0%} of it is "
-        "covered (area rule). IoU thresholds: the bundle's per-type defect_presence threshold, else "
-        f"{DEFAULT_PIXEL_THRESHOLD}."
+        f"{truth.cells.shape[-1]} output grid, a cell being a defect when at least {MIN_DEFECT_FRACTION:.1%} of it "
+        "is covered, and then of the type covering most of it (the training targets' rule). IoU thresholds: "
+        f"the bundle's per-type defect_presence threshold, else {DEFAULT_PIXEL_THRESHOLD}."
     ]
     vanished = int(((truth.defect_pixels[:, 1:].sum(axis=1) > 0) & ~truth.any_defect.any(axis=(1, 2))).sum())
     if vanished:
         notes.append(
-            f"{vanished} photos have defect pixels but no cell covered at least half: they count as clean "
-            "in the pixel metrics (thin or tiny defects)."
+            f"{vanished} photos have defect pixels but no cell covered at least {MIN_DEFECT_FRACTION:.1%}: they "
+            "count as clean in the pixel metrics (tiny defects)."
         )
     present = {list(DefectType)[c - 1].value for c in np.flatnonzero(truth.defect_pixels[:, 1:].sum(axis=0)) + 1}
     missing = sorted(present - set(metadata.labels.defect_types))
