@@ -124,14 +124,20 @@ def compute_features(
     workers: int,
     description: str,
     preprocessing: Preprocessing,
+    progress: bool = True,
 ) -> CachedFeatures:
-    """Run the frozen backbone (uint8 NHWC photos -> Taps) over every sample of `refs`; features kept as float16."""
+    """Run the frozen backbone (uint8 NHWC photos -> Taps) over every sample of `refs`; features kept as float16.
+
+    `description` names the tqdm bar, drawn only with `progress`.
+    """
     dataset = _AugmentedPhotos(refs, categories, preprocessing, seed)
     loader = DataLoader(dataset, batch_size=32, num_workers=workers, persistent_workers=False)
     cache: CachedFeatures | None = None
     start = 0
     with torch.inference_mode():
-        for pixels, defect_map, (labels, augmented, index) in tqdm(loader, desc=description, unit="batch"):
+        for pixels, defect_map, (labels, augmented, index) in tqdm(
+            loader, desc=description, unit="batch", disable=not progress
+        ):
             taps = backbone(pixels)
             columns = [t.half() for t in taps] + [*labels.T.long()[:3], labels[:, 3].bool(), labels[:, 4].bool()]
             batch = CachedFeatures(*columns, defect_map, augmented.bool(), index.long())

@@ -83,8 +83,8 @@ def _describe_source(path: Path, items: list) -> dict[str, object]:
     return {"name": name, "license": ", ".join(licenses), "items": len(items)}
 
 
-def train(config: TrainConfig, resume: bool = False) -> RunFolder:
-    """Run the whole training and return the folder holding the checkpoint."""
+def train(config: TrainConfig, resume: bool = False, progress: bool = True) -> RunFolder:
+    """Run the whole training and return the folder holding the checkpoint; `progress` draws tqdm bars."""
     started = time.perf_counter()
     _seed_everything(config.seed)
     run = RunFolder(Path(config.out))
@@ -92,10 +92,10 @@ def train(config: TrainConfig, resume: bool = False) -> RunFolder:
         _require_same_framing(run, config)
     save_config(config, run.config_path)
     data = load_training_set(config)
-    train_cache, validation = cache_features(data, config)
+    train_cache, validation = cache_features(data, config, progress)
     memory = build_bank(train_cache, len(data.categories), config)
     heads = GradingHeads(len(DefectType), len(data.categories), len(Grade))
-    history = fit(heads, train_cache, validation, config, run, resume)
+    history = fit(heads, train_cache, validation, config, run, resume, progress)
     run.save(heads, memory, data.categories, data.sources, history, time.perf_counter() - started)
     return run
 
@@ -110,15 +110,17 @@ def _require_same_framing(run: RunFolder, config: TrainConfig) -> None:
         )
 
 
-def cache_features(data: TrainingSet, config: TrainConfig) -> tuple[CachedFeatures, CachedFeatures]:
+def cache_features(
+    data: TrainingSet, config: TrainConfig, progress: bool = True
+) -> tuple[CachedFeatures, CachedFeatures]:
     """Training and validation features; the backbone session (and its memory arena) is gone on return."""
     backbone = onnx_backbone()
     preprocessing = config.preprocessing()
     train_cache = compute_features(
-        backbone, data.refs[Split.TRAIN], data.categories, config.seed, config.workers, "train", preprocessing
+        backbone, data.refs[Split.TRAIN], data.categories, config.seed, config.workers, "train", preprocessing, progress
     )
     validation = compute_features(
-        backbone, data.refs[Split.VALIDATION], data.categories, 0, config.workers, "validation", preprocessing
+        backbone, data.refs[Split.VALIDATION], data.categories, 0, config.workers, "validation", preprocessing, progress
     )
     return train_cache, validation
 
@@ -178,6 +180,7 @@ def fit(
     config: TrainConfig,
     run: RunFolder,
     resume: bool,
+    progress: bool = True,
 ) -> list[dict[str, float]]:
     """AdamW with warm-up and cosine decay over the cached features; returns the per-epoch losses."""
     optimiser = torch.optim.AdamW(heads.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay)
@@ -185,7 +188,7 @@ def fit(
     schedule = torch.optim.lr_scheduler.LambdaLR(optimiser, lambda step: warmup_cosine(step, total_steps))
     first_epoch, history = run.resume_state(heads, optimiser, schedule) if resume else (0, [])
     for epoch in range(first_epoch, config.epochs):
-        train_loss = _train_epoch(heads, train_cache, optimiser, schedule, config, epoch)
+        train_loss = _train_epoch(heads, train_cache, optimiser, schedule, config, epoch, progress)
         history.append({"epoch": epoch + 1, **train_loss, **_validation_loss(heads, validation, config)})
         run.save_progress(heads, optimiser, schedule, epoch + 1, history)
         print(json.dumps(history[-1]))
@@ -201,11 +204,14 @@ def warmup_cosine(step: int, total_steps: int, warmup_share: float = 0.1) -> flo
     return 0.5 * (1.0 + math.cos(math.pi * progress))
 
 
-def _train_epoch(heads, cache, optimiser, schedule, config: TrainConfig, epoch: int) -> dict[str, float]:
+def _train_epoch(
+    heads, cache, optimiser, schedule, config: TrainConfig, epoch: int, progress: bool = True
+) -> dict[str, float]:
     heads.train()
     order = torch.randperm(len(cache.category), generator=torch.Generator().manual_seed(config.seed + epoch))
     totals: dict[str, float] = {}
-    for start in tqdm(range(0, len(order), config.batch_size), desc=f"epoch {epoch + 1}", leave=False):
+    batches = range(0, len(order), config.batch_size)
+    for start in tqdm(batches, desc=f"epoch {epoch + 1}", leave=False, disable=not progress):
         batch = select(cache, order[start : start + config.batch_size])
         losses = head_losses(heads(batch_taps(batch)), batch, config.defect_background_weight)
         total = sum(config.loss_weights.get(name, 1.0) * value for name, value in losses.items())

@@ -7,12 +7,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from tqdm import tqdm
 
 from grading.inference import load_model
 from grading.intake import Framing, load_photo
 from grading.manifest import read_manifest, resolve_photo_path
 from tests.fixtures.labelled_items import write_labelled_manifest
-from training.cli import main
+from training import feature_cache, trainer
+from training.cli import build_parser, main
 
 pytestmark = pytest.mark.slow
 
@@ -94,3 +96,23 @@ def test_missing_splits_are_a_clear_error(tmp_path: Path, capsys: pytest.Capture
 def test_unknown_config_key_lists_the_valid_ones(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     assert main(["model", "train", "--set", "epoch=3", "--out", str(tmp_path)]) == 2
     assert "valid keys" in capsys.readouterr().out
+
+
+def test_no_progress_silences_the_feature_caching_and_epoch_bars(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    assert build_parser().parse_args(["model", "train"]).no_progress is False  # bars stay on by default
+    disabled: list[bool] = []
+
+    def recording_tqdm(*args: object, **kwargs: object) -> tqdm:
+        disabled.append(bool(kwargs.get("disable", False)))
+        return tqdm(*args, **kwargs)
+
+    monkeypatch.setattr(feature_cache, "tqdm", recording_tqdm)
+    monkeypatch.setattr(trainer, "tqdm", recording_tqdm)
+    manifest = write_labelled_manifest(tmp_path / "data", items_per_category=7)
+    settings = ["epochs=1", "augmented_copies=0", "workers=0", "bank_per_category=16", "bank_dims=8"]
+    arguments = ["model", "train", "--no-progress", "--manifest", str(manifest), "--out", str(tmp_path / "run")]
+    assert main(arguments + [f"--set={s}" for s in settings]) == 0
+    assert disabled == [True, True, True]  # train features, validation features, the one epoch
+    assert "%|" not in capsys.readouterr().err  # no bar drawn

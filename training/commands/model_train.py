@@ -35,6 +35,7 @@ def add_command(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override one config key")
     parser.add_argument("--out", type=Path, help="run folder (default var/runs/default)")
     parser.add_argument("--resume", action="store_true", help="continue from OUT/last.pt")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bars (feature caching, epochs)")
     parser.set_defaults(handler=run)
 
 
@@ -49,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
         overrides.append(f"out='{args.out}'")
     try:
         config = load_config(args.config, overrides)
-        folder = train(config, resume=args.resume)
+        folder = train(config, resume=args.resume, progress=not args.no_progress)
     except (ConfigError, TrainingDataError, CheckpointError, FileNotFoundError) as error:
         print(f"error: {error}")
         return 2
