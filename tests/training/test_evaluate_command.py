@@ -105,9 +105,26 @@ def _value(metrics: dict, section: str, name: str) -> dict:
     return metrics["sections"][section]["metrics"][name]
 
 
+def _audit(manifest: Path, folder: Path, labels: dict[str, str]) -> Path:
+    """An audit CSV for the named items' first photos (label 'damaged' names a stain)."""
+    rows = ["sha256,split,category,file,label,damage,reason"]
+    for item in read_manifest(manifest):
+        if item.id in labels:
+            damage = "stain" if labels[item.id] == "damaged" else ""
+            rows.append(f"{item.photos[0].sha256},test,{item.category},{item.id},{labels[item.id]},{damage},looked")
+    path = folder / "audit.csv"
+    path.write_text("\n".join(rows) + "\n")
+    return path
+
+
+AUDITED = {"item0": "damaged", "item1": "clean", "item3": "clean", "item5": "design", "item7": "unclear"}
+
+
 @pytest.mark.slow
 def test_evaluate_computes_every_section_and_writes_a_self_contained_report(tiny_bundle, labelled_manifest, tmp_path):
-    metrics = _evaluate(tiny_bundle, labelled_manifest, tmp_path)
+    audit = _audit(labelled_manifest, tmp_path, AUDITED)
+    metrics = _evaluate(tiny_bundle, labelled_manifest, tmp_path / "out", "--audit", str(audit))
+    tmp_path = tmp_path / "out"
 
     assert metrics["run"]["items"] == 10 and metrics["run"]["photos"] == 11  # the train item is not evaluated
     assert all(section["computed"] for section in metrics["sections"].values())
@@ -124,6 +141,11 @@ def test_evaluate_computes_every_section_and_writes_a_self_contained_report(tiny
     assert _value(metrics, "authenticity", "auroc")["n"] == 10
     assert _value(metrics, "authenticity", "accuracy_at_10pct_abstain")["n"] == 9
     assert _value(metrics, "authenticity", "accuracy_at_30pct_abstain")["n"] == 7
+    assert _value(metrics, "real_photos", "clean_false_alarm_rate")["n"] == 3  # unclear item7 left out
+    assert _value(metrics, "real_photos", "design_false_alarm_rate")["n"] == 1
+    assert _value(metrics, "real_photos", "damaged_found_rate")["n"] == 1
+    assert _value(metrics, "detection", "photo_recall_at_thresholds")["n"] == 6
+    assert _value(metrics, "detection", "photo_false_alarm_rate_at_thresholds")["n"] == 4
 
     report = (tmp_path / "report.html").read_text()
     assert report.count("src='data:image/png;base64,") >= 10
@@ -148,6 +170,46 @@ def test_category_accuracy_matches_running_the_bundle_directly(tiny_bundle, labe
     assert _value(metrics, "category", "top1_accuracy")["value"] == pytest.approx(np.mean(correct))
 
 
+@pytest.mark.slow
+def test_real_photo_section_matches_the_kiosk_grading_of_each_audited_photo(tiny_bundle, labelled_manifest, tmp_path):
+    from grading.intake import load_photo
+    from grading.item_grading import Channel, ItemFacts, PhotoEvidence, grade_item, split_outputs
+    from grading.policy import default_policy_path, load_policy
+    from grading.pricing import default_pricing_path, load_pricing
+    from grading.vocabulary import View
+    from training.evaluation.real_photo_section import PRICING_DATE
+
+    audit = _audit(labelled_manifest, tmp_path, AUDITED)
+    metrics = _evaluate(tiny_bundle, labelled_manifest, tmp_path / "out", "--audit", str(audit))
+    model, policy, pricing = (
+        load_model(tiny_bundle),
+        load_policy(default_policy_path()),
+        load_pricing(default_pricing_path()),
+    )
+    by_item = {row["item"]: row for row in metrics["sections"]["real_photos"]["details"]["photos"]}
+    assert set(by_item) == {"item0", "item1", "item3", "item5"}
+    for item in _read_test_items(labelled_manifest):
+        if item.id not in by_item:
+            continue
+        data = (labelled_manifest.parent / item.photos[0].path).read_bytes()
+        photo = load_photo(data, preprocessing=model.metadata.input.preprocessing())
+        outputs = split_outputs(model.run(photo.pixels[None]))[0]
+        facts = ItemFacts(channel=Channel.KIOSK, category=item.category)
+        evidence = [PhotoEvidence("photo-1", View.UNSPECIFIED, photo, outputs)]
+        result = grade_item(facts, evidence, model.metadata, policy, pricing, when=PRICING_DATE)
+        assert (by_item[item.id]["grade"], by_item[item.id]["decision"]) == (result.grade.name, result.decision.value)
+
+
+def test_a_bad_audit_file_exits_2_naming_the_line(tiny_bundle, labelled_manifest, tmp_path, capsys):
+    audit = tmp_path / "bad.csv"
+    audit.write_text("sha256,split,category,file,label,damage,reason\n" + "ab" * 32 + ",test,hat,x,dirty,,\n")
+    code = main(
+        ["model", "evaluate", "--bundle", str(tiny_bundle), "--manifest", str(labelled_manifest), "--audit", str(audit)]
+    )
+    assert code == 2
+    assert f"{audit}:2: label 'dirty' is not one of clean, design, damaged, unclear" in capsys.readouterr().out
+
+
 def _read_test_items(manifest: Path) -> list[Item]:
     return [item for item in read_manifest(manifest) if item.split == Split.TEST]
 
@@ -164,7 +226,7 @@ def test_a_manifest_with_only_categories_skips_the_other_sections_with_reasons(t
 
     sections = metrics["sections"]
     assert sections["category"]["computed"] and _value(metrics, "category", "top1_accuracy")["n"] == 2
-    for name in ("defects", "anomaly", "grade", "authenticity"):
+    for name in ("defects", "detection", "anomaly", "grade", "authenticity", "real_photos"):
         assert not sections[name]["computed"] and sections[name]["skipped_reason"]
     assert "Skipped sections" in (tmp_path / "out" / "report.html").read_text()
 

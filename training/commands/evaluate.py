@@ -39,6 +39,16 @@ def add_command(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--batch-size", type=_positive, default=BATCH_SIZE, help=f"photos per ONNX run (default {BATCH_SIZE})"
     )
+    parser.add_argument(
+        "--audit",
+        type=Path,
+        action="append",
+        help="audit CSV of real photos (repeatable; default: every datasets/audits/*.csv); its photos are graded "
+        "as kiosk items in the real_photos section",
+    )
+    parser.add_argument("--policy", type=Path, help="grade policy for the real_photos section (default: shipped)")
+    parser.add_argument("--pricing", type=Path, help="pricing for the real_photos section (default: shipped)")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.set_defaults(handler=run)
 
 
@@ -50,16 +60,48 @@ def _positive(text: str) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
+    from grading.policy import PolicyError
+    from grading.pricing import PricingError
+    from training.evaluation.audit import AuditError
     from training.evaluation.predictions import EvaluationInputError
     from training.evaluation.run import evaluate_bundle
 
     try:
-        evaluation = evaluate_bundle(args.bundle, args.manifest, args.split, args.out, args.limit, args.batch_size)
-    except (BundleError, EvaluationInputError, ManifestError) as error:
+        audits, rules = _audits(args), _rules(args)
+        evaluation = evaluate_bundle(
+            args.bundle,
+            args.manifest,
+            args.split,
+            args.out,
+            args.limit,
+            args.batch_size,
+            not args.no_progress,
+            rules,
+            audits,
+        )
+    except (BundleError, EvaluationInputError, ManifestError, AuditError, PolicyError, PricingError) as error:
         print(f"error: {error}")
         return 2
     _print_summary(evaluation)
     return 0
+
+
+def _audits(args: argparse.Namespace) -> dict | None:
+    from training.evaluation.audit import AuditError, load_audits
+
+    missing = [str(path) for path in args.audit or [] if not path.is_file()]
+    if missing:
+        raise AuditError(f"audit file not found: {', '.join(missing)}; pass an existing CSV to --audit")
+    return load_audits(args.audit) if args.audit else None
+
+
+def _rules(args: argparse.Namespace):
+    from grading.policy import default_policy_path, load_policy
+    from grading.pricing import default_pricing_path, load_pricing
+    from training.evaluation.real_photo_section import GradingRules
+
+    policy = load_policy(args.policy or default_policy_path())
+    return GradingRules(policy, load_pricing(args.pricing or default_pricing_path()))
 
 
 def _print_summary(evaluation: Evaluation) -> None:

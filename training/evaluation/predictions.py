@@ -51,7 +51,7 @@ class Predictions:
     Attributes:
         items: the evaluated items (each has at least one readable photo).
         refs: one `PhotoRef` per photo; row i of every output array belongs to refs[i].
-        outputs: `NetworkOutputs` stacked over photos (the embedding is dropped to save memory).
+        outputs: `NetworkOutputs` stacked over photos.
         masks: per photo, the class-index defect mask on the model input (crop x crop), None if not annotated.
         unreadable: photos that were skipped, with the reason.
     """
@@ -137,9 +137,8 @@ def _readable_photos(
 
 
 def _run(model: GradingModel, pixels: list[np.ndarray]) -> NetworkOutputs:
-    """One batch; the embedding is dropped (evaluation does not use it) to keep memory small."""
-    outputs = model.run(np.stack(pixels))
-    return outputs._replace(embedding=np.zeros((len(pixels), 0), dtype=np.float32))
+    """One batch; every output is kept (the real-photo section grades photos as the service does)."""
+    return model.run(np.stack(pixels))
 
 
 def _keep_items_with_photos(

@@ -6,17 +6,23 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from grading.bundle import BundleMetadata
 from grading.inference import load_model
+from grading.policy import default_policy_path, load_policy
+from grading.pricing import default_pricing_path, load_pricing
 from grading.vocabulary import Split
 from training.evaluation import BATCH_SIZE
+from training.evaluation.audit import AuditEntry, default_audit_paths, load_audits
 from training.evaluation.defect_sections import anomaly_section, defect_section
+from training.evaluation.detection_section import detection_section
 from training.evaluation.gallery import draw_gallery, pick_errors
 from training.evaluation.item_sections import authenticity_section, category_section, grade_section
-from training.evaluation.predictions import collect_predictions, split_items
+from training.evaluation.predictions import Predictions, collect_predictions, split_items
+from training.evaluation.real_photo_section import GradingRules, real_photo_section
 from training.evaluation.report import RunInfo, write_report
 from training.evaluation.section import Section
 
-SECTIONS = (category_section, defect_section, anomaly_section, grade_section, authenticity_section)
+SECTIONS = (category_section, defect_section, detection_section, anomaly_section, grade_section, authenticity_section)
 REPORTS_DIR = Path("var/reports")
 
 
@@ -39,16 +45,22 @@ def evaluate_bundle(
     limit: int | None = None,
     batch_size: int = BATCH_SIZE,
     progress: bool = True,
+    rules: GradingRules | None = None,
+    audits: dict[str, AuditEntry] | None = None,
 ) -> Evaluation:
     """Evaluate `bundle` on the manifest's `split` and write metrics.json and report.html into `out`.
 
-    Raises `grading.bundle.BundleError` for a missing or altered bundle, and `EvaluationInputError` or
-    `grading.manifest.ManifestError` for a manifest that cannot be evaluated.
+    Audited real photos (`audits`, by default every `datasets/audits/*.csv`) are graded as kiosk items with
+    `rules` (by default the shipped policy and pricing). Raises `grading.bundle.BundleError` for a missing or
+    altered bundle, and `EvaluationInputError`, `grading.manifest.ManifestError` or `AuditError` for inputs that
+    cannot be evaluated.
     """
     items = split_items(manifest, split, limit)  # before the model loads, so a wrong split fails fast
+    audits = load_audits(default_audit_paths()) if audits is None else audits
+    rules = rules or default_rules()
     model = load_model(bundle)
     predictions = collect_predictions(model, manifest, items, batch_size, progress)
-    sections = [compute(predictions, model.metadata) for compute in SECTIONS]
+    sections = _sections(predictions, model.metadata, audits, rules)
     gallery = draw_gallery(predictions, model.metadata, pick_errors(sections))
     info = RunInfo(
         bundle_name=model.metadata.name,
@@ -64,6 +76,17 @@ def evaluate_bundle(
     out = out or default_out_dir(model.metadata.name, manifest)
     metrics_path, report_path = write_report(out, info, sections, gallery, predictions.unreadable)
     return Evaluation(metrics_path, report_path, sections)
+
+
+def default_rules() -> GradingRules:
+    return GradingRules(load_policy(default_policy_path()), load_pricing(default_pricing_path()))
+
+
+def _sections(
+    predictions: Predictions, metadata: BundleMetadata, audits: dict[str, AuditEntry], rules: GradingRules
+) -> list[Section]:
+    sections = [compute(predictions, metadata) for compute in SECTIONS]
+    return [real_photo_section(predictions, metadata, audits, rules), *sections]
 
 
 def _command(bundle: Path, manifest: Path, split: Split, limit: int | None) -> str:

@@ -14,9 +14,11 @@ class Task(StrEnum):
 
     CATEGORY = "category"
     DEFECTS = "defects"
+    DETECTION = "detection"
     ANOMALY = "anomaly"
     GRADE = "grade"
     AUTHENTICITY = "authenticity"
+    REAL_PHOTOS = "real_photos"
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,206 @@
+"""Real photos a person audited: what a kiosk customer would get for each one, graded as the service grades.
+
+Every audited photo of the split (matched by sha256, see `training.evaluation.audit`) is graded as a one-photo
+kiosk item with its manifest category declared, through `grading.item_grading.grade_item` with the policy and
+pricing given (the shipped defaults unless the command says otherwise), so the figures are the service's own
+decisions at the bundle's thresholds, not a proxy. A clean item's offer is the kiosk offer for the same
+category and brand at `CLEAN_GRADE`, the grade the policy gives an item without defects.
+"""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass
+from typing import NamedTuple
+
+import numpy as np
+
+from grading.bundle import BundleMetadata
+from grading.intake import load_photo
+from grading.item_grading import Channel, ItemFacts, PhotoEvidence, grade_item
+from grading.item_result import Decision, ItemResult
+from grading.manifest import resolve_photo_path
+from grading.network_outputs import NetworkOutputs
+from grading.policy import GradePolicy
+from grading.pricing import PricingConfig, quote
+from grading.vocabulary import Grade, View
+from training.evaluation.audit import AuditEntry, AuditLabel
+from training.evaluation.gallery import draw_gallery
+from training.evaluation.metrics import Metric, accuracy
+from training.evaluation.plots import Figure
+from training.evaluation.predictions import Predictions
+from training.evaluation.section import ErrorCase, Section, Table, Task, skipped
+
+CLEAN_GRADE = Grade.LIKE_NEW
+LOWEST_FAIR_GRADE = Grade.VERY_GOOD  # a clean photo graded below this is a wrong grade, not a nuance
+GALLERY_SIZE = 12
+PRICING_DATE = datetime.date(2026, 6, 1)  # a fixed month, so reports compare across days
+
+
+@dataclass(frozen=True)
+class GradingRules:
+    """The policy and pricing the audited photos are graded with."""
+
+    policy: GradePolicy
+    pricing: PricingConfig
+
+
+class AuditedGrade(NamedTuple):
+    row: int
+    entry: AuditEntry
+    result: ItemResult
+    clean_cash: float | None
+
+
+def real_photo_section(
+    predictions: Predictions, metadata: BundleMetadata, audits: dict[str, AuditEntry], rules: GradingRules
+) -> Section:
+    graded = [_grade(predictions, metadata, rules, row, entry) for row, entry in _audited_rows(predictions, audits)]
+    if not graded:
+        return skipped(
+            Task.REAL_PHOTOS,
+            f"none of the split's photos is in the {len(audits)} audited photos (datasets/audits/*.csv); audit them "
+            "or evaluate the split an audit covers",
+        )
+    clean = [g for g in graded if g.entry.label.is_clean]
+    damaged = [g for g in graded if g.entry.label is AuditLabel.DAMAGED]
+    design = [g for g in clean if g.entry.label is AuditLabel.DESIGN]
+    metrics = _clean_metrics(clean, rules.policy) | _damaged_metrics(damaged)
+    metrics["design_false_alarm_rate"] = accuracy(np.array([bool(g.result.defects) for g in design], dtype=bool))
+    worst = _worst_false_alarms(clean)
+    entries = draw_gallery(predictions, metadata, worst)
+    return Section(
+        Task.REAL_PHOTOS,
+        metrics=metrics,
+        headline=(
+            "clean_false_alarm_rate",
+            "clean_below_very_good_listed_rate",
+            "clean_review_rate",
+            "clean_underpaid_rate",
+            "damaged_found_rate",
+        ),
+        notes=_notes(graded, clean, damaged, rules),
+        tables=(_grade_table(clean, damaged, rules.policy), _type_table(clean)),
+        figures=tuple(Figure(f"false alarm {k + 1}", e.png, e.caption) for k, e in enumerate(entries)),
+        details={"photos": [_photo_json(predictions, g) for g in graded]},
+    )
+
+
+def _audited_rows(predictions: Predictions, audits: dict[str, AuditEntry]) -> list[tuple[int, AuditEntry]]:
+    rows = []
+    for row, ref in enumerate(predictions.refs):
+        entry = audits.get(predictions.items[ref.item].photos[ref.photo].sha256)
+        if entry is not None and entry.label is not AuditLabel.UNCLEAR:
+            rows.append((row, entry))
+    return rows
+
+
+def _grade(
+    predictions: Predictions, metadata: BundleMetadata, rules: GradingRules, row: int, entry: AuditEntry
+) -> AuditedGrade:
+    ref = predictions.refs[row]
+    item, manifest_photo = predictions.items[ref.item], predictions.items[ref.item].photos[ref.photo]
+    data = resolve_photo_path(predictions.manifest_path, manifest_photo.path).read_bytes()
+    photo = load_photo(data, preprocessing=metadata.input.preprocessing())
+    outputs = NetworkOutputs(*(array[row] for array in predictions.outputs))
+    facts = ItemFacts(channel=Channel.KIOSK, category=item.category, brand=item.brand)
+    evidence = [PhotoEvidence("photo-1", View.UNSPECIFIED, photo, outputs)]
+    result = grade_item(facts, evidence, metadata, rules.policy, rules.pricing, when=PRICING_DATE)
+    clean = quote(rules.pricing, CLEAN_GRADE.value, True, PRICING_DATE, result.category.used, item.brand)
+    return AuditedGrade(row, entry, result, clean.cash)
+
+
+def _clean_metrics(clean: list[AuditedGrade], policy: GradePolicy) -> dict[str, Metric]:
+    below = np.array([_below(g.result, policy) for g in clean], dtype=bool)
+    listed = np.array([g.result.decision is not Decision.REVIEW for g in clean], dtype=bool)
+    ratios = np.array([_offer_ratio(g) for g in clean], dtype=np.float64)
+    return {
+        "clean_false_alarm_rate": accuracy(np.array([bool(g.result.defects) for g in clean], dtype=bool)),
+        "clean_counted_defect_rate": accuracy(np.array([_counted(g.result) for g in clean], dtype=bool)),
+        "clean_below_very_good_rate": accuracy(below),
+        "clean_below_very_good_listed_rate": accuracy(below & listed),
+        "clean_review_rate": accuracy(~listed),
+        "clean_underpaid_rate": accuracy(ratios < 1.0 - 1e-9),
+        "clean_mean_offer_share": Metric(float(ratios.mean()), len(ratios)) if len(ratios) else Metric(None, 0, "none"),
+    }
+
+
+def _damaged_metrics(damaged: list[AuditedGrade]) -> dict[str, Metric]:
+    found = np.array([bool(g.result.defects) for g in damaged], dtype=bool)
+    flagged = np.array([bool(g.result.defects) or g.result.decision is Decision.REVIEW for g in damaged], dtype=bool)
+    return {"damaged_found_rate": accuracy(found), "damaged_found_or_reviewed_rate": accuracy(flagged)}
+
+
+def _below(result: ItemResult, policy: GradePolicy) -> bool:
+    return policy.rank(result.grade.name) > policy.rank(LOWEST_FAIR_GRADE.value)
+
+
+def _counted(result: ItemResult) -> bool:
+    return any(defect.counted and not defect.possible_design_feature for defect in result.defects)
+
+
+def _offer_ratio(graded: AuditedGrade) -> float:
+    """The kiosk's cash offer as a share of a clean item's (0 for a rejected item, which gets no offer)."""
+    price = graded.result.price
+    cash = price.voucher.cash if price is not None and price.voucher is not None else 0.0
+    return cash / graded.clean_cash if graded.clean_cash else 1.0
+
+
+def _worst_false_alarms(clean: list[AuditedGrade]) -> list[ErrorCase]:
+    alarms = [g for g in clean if g.result.defects]
+    alarms.sort(key=lambda g: -max(d.peak for d in g.result.defects))
+    return [ErrorCase(g.row, max(d.peak for d in g.result.defects), _caption(g)) for g in alarms[:GALLERY_SIZE]]
+
+
+def _caption(graded: AuditedGrade) -> str:
+    result = graded.result
+    found = ", ".join(f"{d.type.value} {d.peak:.2f}" for d in result.defects[:4])
+    offer = result.price.voucher.cash if result.price and result.price.voucher else 0.0
+    return (
+        f"audited {graded.entry.label.value} ({graded.entry.reason}); reported {found}; grade {result.grade.name}, "
+        f"{result.decision.value}; cash offer {offer:g} vs clean {graded.clean_cash:g}"
+    )
+
+
+def _notes(graded, clean, damaged, rules: GradingRules) -> tuple[str, ...]:
+    return (
+        f"{len(graded)} audited photos in the split ({len(clean)} clean or design, {len(damaged)} damaged; photos "
+        "audited 'unclear' are left out), each graded as a one-photo kiosk item with its category declared, "
+        f"policy {rules.policy.version}, pricing {rules.pricing.version}, month {PRICING_DATE:%B}.",
+        "False alarm: at least one defect reported at the bundle's thresholds. Underpaid: a cash offer below a "
+        f"clean item's ({CLEAN_GRADE.value}) for the same category and brand. Listed: not sent to review.",
+    )
+
+
+def _grade_table(clean: list[AuditedGrade], damaged: list[AuditedGrade], policy: GradePolicy) -> Table:
+    rows = []
+    for grade in policy.grades:
+        on_clean = sum(g.result.grade.name == grade for g in clean)
+        on_damaged = sum(g.result.grade.name == grade for g in damaged)
+        reviewed = sum(g.result.grade.name == grade and g.result.decision is Decision.REVIEW for g in clean)
+        rows.append((grade, str(on_clean), str(reviewed), str(on_damaged)))
+    return Table("final grade", ("grade", "clean photos", "of which reviewed", "damaged photos"), tuple(rows))
+
+
+def _type_table(clean: list[AuditedGrade]) -> Table:
+    counts: dict[str, int] = {}
+    for graded in clean:
+        for name in {d.type.value for d in graded.result.defects}:
+            counts[name] = counts.get(name, 0) + 1
+    rows = tuple((name, str(count)) for name, count in sorted(counts.items(), key=lambda kv: -kv[1]))
+    return Table("defect types reported on clean photos", ("type", "photos"), rows)
+
+
+def _photo_json(predictions: Predictions, graded: AuditedGrade) -> dict:
+    ref = predictions.refs[graded.row]
+    result = graded.result
+    return {
+        "sha256": graded.entry.sha256,
+        "item": predictions.items[ref.item].id,
+        "audit": graded.entry.label.value,
+        "grade": result.grade.name,
+        "decision": result.decision.value,
+        "defects": [[d.type.value, round(d.peak, 3), d.counted] for d in result.defects],
+        "reasons": [reason.code for reason in result.reasons],
+        "offer_share": round(_offer_ratio(graded), 4),
+    }
