@@ -53,6 +53,11 @@ class Thresholds(_Strict):
 
     anomaly: float = Field(1.0, description="anomaly_score at or above this is anomalous (scores are normalised)")
     defect_presence: dict[str, float] = Field(default_factory=dict, description="per type, on the map's maximum")
+    defect_confident: dict[str, float] = Field(
+        default_factory=dict,
+        description="per type, the peak from which a reported defect is certain enough to lower a grade; a type "
+        "missing here uses its defect_presence threshold (bundles before 0.3.0)",
+    )
     counterfeit_above: float = 0.5
     authentic_below: float = 0.5
 

@@ -4,13 +4,15 @@ Critical rules read every reading, counted or not (see `grading.view_merge`): a 
 tear must not hide a separating sole. Severity floors and design features read only counted defects. A counted
 defect that a design-feature rule matches, and no critical rule does, does not floor the grade; it is handed back
 so the item goes to review instead. Critical rules take precedence over design features (a hole in leather tagged
-"distressed" still rejects). The final grade is the worse of the model's grade and the strongest floor; reaching
-the scale's last step rejects the item.
+"distressed" still rejects). Only certain defects (`ItemDefect.certain`) take part in any rule: an uncertain one
+is handed back so the item goes to review, and never lowers a grade or rejects an item on its own. The model's
+grade counts only as far as the certain defects explain it (`abstain.unexplained_grade`); the final grade is the
+worse of that grade and the strongest floor; reaching the scale's last step rejects the item.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from grading.item_result import FloorResult, FloorSource, Reason
 from grading.policy import CriticalAction, CriticalRule, GradePolicy, RejectReason
@@ -34,23 +36,47 @@ class GradeOutcome:
     floor: FloorResult | None
     rejections: list[Reason]
     design_features: list[ItemDefect]
+    uncertain: list[ItemDefect] = field(default_factory=list)
+    unexplained: str | None = None  # why the model's grade was not trusted alone
 
 
 def apply_grade_rules(
     model_grade: str, defects: list[ItemDefect], item: ItemTraits, policy: GradePolicy
 ) -> GradeOutcome:
     """Floor the model's grade by the defects and list critical rejections."""
-    critical = [defect for defect in defects if _critical_rules(defect, item, policy)]
-    counted = [defect for defect in defects if defect.counted]
+    certain = [defect for defect in defects if defect.certain]
+    uncertain = [defect for defect in defects if defect.counted and not defect.certain]
+    critical = [defect for defect in certain if _critical_rules(defect, item, policy)]
+    counted = [defect for defect in certain if defect.counted]
     design = [defect for defect in counted if defect not in critical and _maybe_design(defect, item, policy)]
     flooring = [defect for defect in counted if defect not in design]
     floors = _severity_floors(flooring, policy) + _critical_floors(critical, item, policy)
-    floor = _strongest(floors, model_grade, policy)
-    grade = floor.grade if floor is not None and floor.applied else model_grade
+    trusted, unexplained = _explained_model_grade(model_grade, floors, policy)
+    floor = _strongest(floors, trusted, policy)
+    grade = floor.grade if floor is not None and floor.applied else trusted
     rejections = _rejections(critical, item, policy)
     if grade == policy.grades[-1] and not rejections:
         rejections.append(Reason(code=RejectReason.BELOW_STANDARD, detail=f"the grade is {grade}, the last step"))
-    return GradeOutcome(grade=grade, floor=floor, rejections=rejections, design_features=design)
+    return GradeOutcome(grade, floor, rejections, design, uncertain, unexplained)
+
+
+def _explained_model_grade(
+    model_grade: str, floors: list[FloorCandidate], policy: GradePolicy
+) -> tuple[str, str | None]:
+    """The model's grade, or the worst grade the certain defects explain when the model goes `steps` further."""
+    rule = policy.abstain.unexplained_grade
+    if rule is None:
+        return model_grade, None
+    evidence = max([policy.rank(grade) for grade, _, _ in floors] + [policy.rank(rule.clean_grade)])
+    limit = min(evidence + rule.steps - 1, len(policy.grades) - 1)
+    if policy.rank(model_grade) <= limit:
+        return model_grade, None
+    kept = policy.grades[limit]
+    detail = (
+        f"the model grades {model_grade}, but its certain defects explain {policy.grades[evidence]}; "
+        f"{kept} until a person decides"
+    )
+    return kept, detail
 
 
 def _strongest(floors: list[FloorCandidate], model_grade: str, policy: GradePolicy) -> FloorResult | None:

@@ -10,6 +10,7 @@ applies, else list.
 from __future__ import annotations
 
 import datetime
+from dataclasses import replace
 from enum import StrEnum
 from typing import NamedTuple
 
@@ -19,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from grading import listing
 from grading.authenticity import AuthenticityAssessment, ReferenceGallery, assess
 from grading.bundle import BundleMetadata
-from grading.defect_regions import find_regions
+from grading.defect_regions import DefectRegion, find_regions
 from grading.grade_decision import median_grade
 from grading.grade_rules import GradeOutcome, ItemTraits, apply_grade_rules
 from grading.intake import Photo
@@ -211,10 +212,17 @@ def _defects(
 ) -> list[ItemDefect]:
     types, presence = model.labels.defect_types, model.thresholds.defect_presence
     return [
-        measure(region, item.photo_id, item.view, category, policy.severity)
+        replace(measure(region, item.photo_id, item.view, category, policy.severity), certain=_certain(region, model))
         for item in evidence
         for region in find_regions(item.outputs.defect_probs, types, presence, item.photo)
     ]
+
+
+def _certain(region: DefectRegion, model: BundleMetadata) -> bool:
+    """The region's peak reaches the bundle's confidence threshold (its presence threshold where none is set)."""
+    thresholds = model.thresholds
+    name = region.type.value
+    return region.peak >= thresholds.defect_confident.get(name, thresholds.defect_presence.get(name, 0.0))
 
 
 def _model_grade(evidence: list[PhotoEvidence], policy: GradePolicy) -> tuple[str, float]:
@@ -273,6 +281,8 @@ def _signals(
         anomaly_max=max(float(item.outputs.anomaly_score) for item in evidence),
         bundle_anomaly_threshold=model.thresholds.anomaly,
         design_features=outcome.design_features,
+        uncertain_defects=outcome.uncertain,
+        unexplained_grade=outcome.unexplained,
         authenticity=authenticity.verdict,
         authentication_requested=requested,
     )
@@ -294,6 +304,7 @@ def _defect_result(defect: ItemDefect, outcome: GradeOutcome) -> DefectResult:
         severity=defect.severity,
         peak=round(defect.region.peak, 4),
         counted=defect.counted,
+        certain=defect.certain,
         possible_design_feature=defect in outcome.design_features,
     )
 

@@ -64,7 +64,8 @@ class GradeResult(_Frozen):
 
 
 class DefectResult(_Frozen):
-    """One defect region; `counted` is False when merged away as a duplicate of another photo's reading."""
+    """One defect region; `counted` is False when merged away as a duplicate of another photo's reading, `certain`
+    False when its peak is below the bundle's confidence threshold (shown and reviewed, never lowers the grade)."""
 
     type: DefectType
     photo_id: str
@@ -75,6 +76,7 @@ class DefectResult(_Frozen):
     severity: float
     peak: float
     counted: bool
+    certain: bool = True
     possible_design_feature: bool = False
 
 

@@ -39,6 +39,8 @@ class ReviewReason(StrEnum):
     SUSPECTED_COUNTERFEIT = "suspected_counterfeit"
     ANOMALY = "anomaly"
     TOO_FEW_PHOTOS = "too_few_photos"
+    UNCERTAIN_DEFECT = "uncertain_defect"
+    GRADE_UNEXPLAINED = "grade_unexplained"
 
 
 class RejectReason(StrEnum):
@@ -182,6 +184,18 @@ class AnomalyReview(_Strict):
     score_at_least: float | None = None
 
 
+class UnexplainedGrade(_Strict):
+    """A model grade `steps` or more below what the item's certain defects explain is not trusted alone.
+
+    The evidence grade is the strongest floor of the certain defects, or `clean_grade` when there are none; the
+    item goes to review and, until a person decides, keeps the grade `steps - 1` below the evidence grade (a
+    kiosk never offers less on evidence the model cannot point at).
+    """
+
+    steps: int = Field(2, ge=1)
+    clean_grade: str = Grade.LIKE_NEW.value
+
+
 class Abstain(_Strict):
     """When the machine should not decide alone."""
 
@@ -192,6 +206,7 @@ class Abstain(_Strict):
     views_disagree_grade_steps: int = Field(3, ge=1)
     min_station_photos: int = Field(2, ge=1)
     anomaly: AnomalyReview = AnomalyReview()
+    unexplained_grade: UnexplainedGrade | None = Field(None, description="None: the model grade always counts")
 
 
 class RequiredViews(_Strict):
@@ -240,6 +255,8 @@ class GradePolicy(_Strict):
             raise ValueError(f"grades: each grade may appear once; got {self.grades}")
         named = [(f"floors.{i}.grade", floor.grade) for i, floor in enumerate(self.floors)]
         named += [(f"critical.{i}.grade", rule.grade) for i, rule in enumerate(self.critical) if rule.grade]
+        if self.abstain.unexplained_grade is not None:
+            named.append(("abstain.unexplained_grade.clean_grade", self.abstain.unexplained_grade.clean_grade))
         for location, grade in named:
             if grade not in self.grades:
                 raise ValueError(f"{location}: {grade!r} is not on the grade scale; use one of {self.grades}")

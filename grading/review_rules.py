@@ -40,12 +40,14 @@ class ItemSignals:
     anomaly_max: float
     bundle_anomaly_threshold: float
     design_features: list[ItemDefect]
+    uncertain_defects: list[ItemDefect]
+    unexplained_grade: str | None
     authenticity: AuthenticityVerdict
     authentication_requested: bool
 
 
 def review_reasons(signals: ItemSignals, policy: GradePolicy) -> list[Reason]:
-    rules = (_photos, _confidence, _category, _views_disagree, _design, _anomaly, _authenticity)
+    rules = (_photos, _confidence, _category, _views_disagree, _design, _uncertain, _anomaly, _authenticity)
     return [reason for rule in rules for reason in rule(signals, policy)]
 
 
@@ -115,6 +117,21 @@ def _design(signals: ItemSignals, policy: GradePolicy) -> list[Reason]:
         )
         for defect in signals.design_features
     ]
+
+
+def _uncertain(signals: ItemSignals, policy: GradePolicy) -> list[Reason]:
+    """Defect evidence too weak to lower the grade, and a model grade its defects do not explain."""
+    reasons = [
+        Reason(
+            code=ReviewReason.UNCERTAIN_DEFECT,
+            detail=f"possible {defect.type.value} on {defect.view.value} ({defect.photo_id}), peak "
+            f"{defect.region.peak:.2f}: too uncertain to lower the grade; check it",
+        )
+        for defect in signals.uncertain_defects
+    ]
+    if signals.unexplained_grade is not None:
+        reasons += _reason(ReviewReason.GRADE_UNEXPLAINED, signals.unexplained_grade)
+    return reasons
 
 
 def _anomaly(signals: ItemSignals, policy: GradePolicy) -> list[Reason]:

@@ -37,6 +37,8 @@ class ItemDefect:
         size_cm: the region's longer side, in cm under the policy's frame-width assumption.
         area_cm2: the region's area under the same assumption.
         counted: False when the merge found it a duplicate of a more severe reading in an overlapping photo.
+        certain: the region's peak reaches the bundle's `defect_confident` threshold for its type; an uncertain
+            defect is shown and sends the item to review, but never lowers the grade on its own.
     """
 
     photo_id: str
@@ -46,6 +48,7 @@ class ItemDefect:
     area_cm2: float
     severity: float
     counted: bool = True
+    certain: bool = True
 
     @property
     def type(self) -> DefectType:

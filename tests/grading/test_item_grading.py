@@ -47,7 +47,7 @@ def test_a_clean_confident_station_item_is_listed_with_versions_price_and_listin
     result = grade(STATION, station_pair())
     assert (result.decision, result.reasons) == (Decision.LIST, [])
     assert (result.grade.name, result.grade.floor) == ("like_new", None)
-    assert (result.model_version, result.policy_version, result.pricing_version) == ("0.0.1", "2026.11.2", "2026.11.2")
+    assert (result.model_version, result.policy_version, result.pricing_version) == ("0.0.1", "2026.12.1", "2026.11.2")
     assert result.price.list_price == 16.99 and result.price.voucher is None  # 20 x 0.85 = 17
     assert result.listing.condition_note == NO_DEFECTS_NOTE
     assert result.listing.department == "Ladies"
@@ -73,8 +73,47 @@ def test_a_small_defect_floors_to_excellent_and_a_large_one_further() -> None:
 
 
 def test_a_floor_never_improves_the_model_grade() -> None:
-    result = grade(STATION, station_pair({"blobs": [SMALL_STAIN], "grade": Grade.POOR}, {"grade": Grade.POOR}))
+    trusting = fake.policy().model_copy(update={"abstain": Abstain(unexplained_grade=None)})
+    pair = station_pair({"blobs": [SMALL_STAIN], "grade": Grade.POOR}, {"grade": Grade.POOR})
+    result = grade(STATION, pair, trusting)
     assert result.grade.name == "poor" and not result.grade.floor.applied
+
+
+def test_a_model_grade_its_defects_do_not_explain_goes_to_review_without_lowering_the_offer() -> None:
+    clean_but_poor = grade(KIOSK, [evidence("p", View.UNSPECIFIED, grade=Grade.POOR)])
+    assert (clean_but_poor.grade.model_grade, clean_but_poor.grade.name) == ("poor", "excellent")
+    assert clean_but_poor.decision is Decision.REVIEW and ReviewReason.GRADE_UNEXPLAINED in codes(clean_but_poor)
+    stained_and_poor = grade(KIOSK, [evidence("p", View.UNSPECIFIED, blobs=[BIG_STAIN], grade=Grade.POOR)])
+    assert stained_and_poor.grade.name == "poor"  # the large stain floors fair; poor is one step beyond it
+    assert ReviewReason.GRADE_UNEXPLAINED not in codes(stained_and_poor)
+
+
+def test_a_model_grade_one_step_below_the_evidence_stands() -> None:
+    result = grade(KIOSK, [evidence("p", View.UNSPECIFIED, grade=Grade.EXCELLENT)])
+    assert (result.grade.name, result.decision) == ("excellent", Decision.LIST)
+
+
+def test_an_uncertain_defect_is_reviewed_and_never_lowers_the_grade() -> None:
+    metadata = fake.metadata()
+    strict = metadata.thresholds.model_copy(update={"defect_confident": dict.fromkeys(fake.DEFECT_TYPES, 0.95)})
+    bundle = metadata.model_copy(update={"thresholds": strict})
+    photos = [evidence("p", View.UNSPECIFIED, blobs=[BIG_STAIN])]  # peak 0.9: reported, below 0.95
+    result = grade_item(KIOSK, photos, bundle, fake.policy(), fake.pricing(), when=JULY)
+    assert result.grade.name == "like_new" and result.grade.floor is None
+    assert [(d.type, d.certain) for d in result.defects] == [(DefectType.STAIN, False)]
+    assert result.decision is Decision.REVIEW and ReviewReason.UNCERTAIN_DEFECT in codes(result)
+    assert result.price.voucher.cash == grade(KIOSK, [evidence("p", View.UNSPECIFIED)]).price.voucher.cash
+
+
+def test_an_uncertain_hole_in_leather_does_not_reject_alone() -> None:
+    metadata = fake.metadata()
+    strict = metadata.thresholds.model_copy(update={"defect_confident": dict.fromkeys(fake.DEFECT_TYPES, 0.95)})
+    bundle = metadata.model_copy(update={"thresholds": strict})
+    leather = ItemFacts(channel=Channel.KIOSK, category="shoes", material="leather")
+    hole = (DefectType.HOLE, slice(5, 6), slice(5, 6), 0.9)
+    result = grade_item(leather, [evidence("p", View.SIDE, blobs=[hole])], bundle, fake.policy(), fake.pricing())
+    assert result.decision is Decision.REVIEW
+    assert not any(reason.code == RejectReason.CRITICAL_DEFECT for reason in result.reasons)
 
 
 def test_the_same_stain_on_front_and_detail_counts_once_but_front_and_back_twice() -> None:
@@ -260,6 +299,8 @@ def _signals(**changes: float) -> ItemSignals:
         anomaly_max=0.1,
         bundle_anomaly_threshold=1.0,
         design_features=[],
+        uncertain_defects=[],
+        unexplained_grade=None,
         authenticity=AuthenticityVerdict.NOT_CHECKED,
         authentication_requested=False,
     )
