@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +12,7 @@ from PIL import Image, ImageDraw
 from grading.manifest import Item, Photo, Source, read_manifest, resolve_photo_path, write_manifest
 from grading.vocabulary import DefectType, Grade
 from training.cli import main
+from training.compositing.design_elements import ELEMENTS
 from training.compositing.foreground import ForegroundError, garment_foreground
 from training.compositing.grade_rule import grade_for
 from training.compositing.painters import PAINTERS
@@ -58,6 +60,16 @@ def test_each_defect_changes_pixels_only_on_the_garment(photo: np.ndarray, kind:
     assert 0.0 <= severity(defect, before, foreground) <= 1.0
 
 
+@pytest.mark.parametrize("painter", ELEMENTS, ids=lambda painter: painter.__name__)
+def test_each_design_element_paints_only_on_the_garment(photo: np.ndarray, painter) -> None:
+    foreground = garment_foreground(photo)
+    before = photo.astype(np.float32) / 255
+    after = painter(before, foreground, np.random.default_rng(3))
+    changed = np.abs(after - before).max(axis=2) > 2 / 255
+    assert changed.sum() > 4 and changed[~foreground.mask].sum() == 0
+    assert after.dtype == np.float32 and after.min() >= 0 and after.max() <= 1
+
+
 def test_severity_grows_with_size(photo: np.ndarray) -> None:
     foreground = garment_foreground(photo)
     before = photo.astype(np.float32) / 255
@@ -92,7 +104,8 @@ def clean_manifest(folder: Path, count: int = 4) -> Path:
     items = []
     for index in range(count):
         Image.fromarray(garment_photo(index)).save(folder / f"shirt{index}.jpg", quality=95)
-        photo = Photo(path=f"shirt{index}.jpg", sha256=f"{index:064x}")
+        digest = hashlib.sha256((folder / f"shirt{index}.jpg").read_bytes()).hexdigest()
+        photo = Photo(path=f"shirt{index}.jpg", sha256=digest)
         items.append(
             Item(
                 id=f"shirt{index}",
@@ -116,10 +129,29 @@ def test_builder_writes_a_manifest_with_masks_and_grades(tmp_path: Path) -> None
     assert len(items) == 12 and {item.group for item in items} == {f"shirt{i}" for i in range(4)}
     clean = [item for item in items if item.id.endswith("#clean")]
     assert all(item.photos[0].defects == [] and item.grade.value == "like_new" for item in clean)
+    decorated = [_differs_from_source(manifest, out, item) for item in clean]
+    assert any(decorated) and not all(decorated)  # training clean copies: design_share of them decorated, still clean
     for item in items:
         for defect in item.photos[0].defects:
             assert resolve_photo_path(out / "manifest.jsonl", defect.mask).is_file() and defect.severity is not None
     assert (tmp_path / "sheet.png").stat().st_size > 0
+
+
+def _differs_from_source(manifest: Path, out: Path, item: Item) -> bool:
+    source = np.asarray(Image.open(resolve_photo_path(manifest, item.source.original_path)).convert("RGB"), np.float32)
+    copy = np.asarray(Image.open(out / item.photos[0].path).convert("RGB"), np.float32)
+    return bool((np.abs(copy - source).max(axis=2) > 40).sum() > 10)  # beyond JPEG re-encoding noise
+
+
+@pytest.mark.slow
+def test_validation_and_test_clean_copies_are_never_decorated(tmp_path: Path) -> None:
+    manifest = clean_manifest(tmp_path / "clean")
+    items = [item.model_copy(update={"split": "validation"}) for item in read_manifest(manifest)]
+    write_manifest(items, manifest)
+    out = tmp_path / "composited"
+    assert main(["data", "composite", "--manifest", str(manifest), "--out", str(out), "--workers", "1"]) == 0
+    clean = [item for item in read_manifest(out / "manifest.jsonl") if item.id.endswith("#clean")]
+    assert len(clean) == 4 and not any(_differs_from_source(manifest, out, item) for item in clean)
 
 
 @pytest.mark.slow

@@ -4,6 +4,11 @@ Output folder: `photos/*.jpg`, `masks/*.png` (one binary mask per defect, 255 = 
 `manifest.jsonl` (manifest v1). Every output item keeps the original's category and split and takes
 the original's id as its `group`, so a split never separates an original from its composites. The
 clean copy is re-encoded like the composites, so JPEG re-encoding never tells the two apart.
+
+Hard negatives: with `design_share` the clean copy of a training photo carries painted design elements
+(prints, buttons, appliqué eyes, lettering, stripes, embroidery; `design_elements`) and stays clean, and with
+`design_on_damaged` a damaged copy carries them too, so "something was painted" never means "damaged".
+Validation and test clean copies stay as photographed: calibration and evaluation read real clean photos.
 """
 
 from __future__ import annotations
@@ -20,6 +25,8 @@ from PIL import Image, ImageOps
 from tqdm import tqdm
 
 from grading.manifest import Defect, GradeLabel, Item, Photo, Source, read_manifest, resolve_photo_path, write_manifest
+from grading.vocabulary import Split
+from training.compositing.design_elements import decorate
 from training.compositing.drawing import PaintedDefect
 from training.compositing.foreground import Foreground, ForegroundError, garment_foreground
 from training.compositing.grade_rule import grade_for
@@ -34,6 +41,8 @@ class CompositeSettings:
     per_photo: int = 2
     seed: int = 0
     jpeg_quality: int = 92
+    design_share: float = 0.6  # training clean copies decorated with design elements (still clean)
+    design_on_damaged: float = 0.3  # damaged copies decorated before their defects are painted
 
 
 @dataclass(frozen=True)
@@ -82,12 +91,21 @@ def _composite_item(job: _Job) -> tuple[list[Item], tuple[str, str] | None]:
     except ForegroundError as error:
         return [], (job.item.id, str(error))
     base = pixels.astype(np.float32) / 255.0
-    made = [_write_item(job, 0, base, [], foreground)]
+    made = [_write_item(job, 0, _clean_copy(job, base, foreground), [], foreground)]
     for copy in range(1, job.settings.per_photo + 1):
         rng = np.random.default_rng([job.settings.seed, int(source_photo.sha256[:12], 16), copy])
-        image, painted = _paint_defects(base, foreground, rng)
+        start = decorate(base, foreground, rng) if rng.random() < job.settings.design_on_damaged else base
+        image, painted = _paint_defects(start, foreground, rng)
         made.append(_write_item(job, copy, image, painted, foreground))
     return made, None
+
+
+def _clean_copy(job: _Job, base: np.ndarray, foreground: Foreground) -> np.ndarray:
+    """The photo as it is, or (training split, `design_share` of photos) decorated with design elements."""
+    if job.item.split is not Split.TRAIN:
+        return base
+    rng = np.random.default_rng([job.settings.seed, int(job.item.photos[0].sha256[:12], 16), 0])
+    return decorate(base, foreground, rng) if rng.random() < job.settings.design_share else base
 
 
 def _paint_defects(
