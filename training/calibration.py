@@ -8,7 +8,13 @@
   category; where it has only clean ones, the `anomaly_good_percentile` of their scores (so about 1% of
   good photos go to review). A category with neither takes the median of the others. Every model's
   anomaly scores thus read alike: 1.0 is the threshold.
-- Defect presence: per type, the F1-optimal threshold on the photo's largest probability of that type.
+- Defect presence: per type, on the photo's largest probability of that type, the higher of the F1-optimal
+  threshold (defective vs clean validation photos) and a Neyman-Pearson threshold: one common quantile of
+  the clean validation photos' peaks for every type, the lowest at which at most `false_alarm_budget` of the
+  clean photos report any defect. The clean validation photos are real photos (composited sets decorate only
+  training copies), so the budget holds on real clean garments, not on composites.
+- Defect confidence: the same rule at the stricter `confident_false_alarm_budget`; the policy counts a defect
+  below it as uncertain evidence (review), not as a reason to lower the grade.
 - Authenticity: the band of counterfeit probability in which the model abstains, chosen so that decided
   items reach the target precision on each side; reports the share it sends to review.
 """
@@ -38,6 +44,8 @@ class CalibrationResult:
     anomaly_bank_weight: float
     anomaly_rule: dict[str, str]  # per category name: how its distance was chosen
     defect_presence: dict[str, float]
+    defect_confident: dict[str, float]
+    defect_rule: dict[str, str]
     counterfeit_above: float
     authentic_below: float
     review_share: float | None
@@ -73,7 +81,10 @@ def calibrate(
     good_percentile: float,
     target_precision: float,
     bank_weight: float = 0.25,
+    budgets: tuple[float, float] = (0.04, 0.01),
 ) -> CalibrationResult:
+    """Fit every calibration on the validation cache; `budgets` are the false-alarm budgets on clean photos
+    for reporting a defect and for counting it as certain."""
     outputs = _Outputs(heads.eval(), memory.eval(), cache).values
     temperatures = _temperatures(outputs, cache)
     defect_probs = (outputs["defect_logits"] / temperatures["defects"]).softmax(dim=1)
@@ -82,13 +93,16 @@ def calibrate(
     distances, rules = _anomaly_distances(anomaly_score(mixed), outputs, cache, categories, good_percentile)
     counterfeit = torch.sigmoid(outputs["counterfeit_logit"] / temperatures["counterfeit"])
     above, below, review = authenticity_band(counterfeit.numpy(), cache.counterfeit.numpy(), target_precision)
+    presence, confident, defect_rule = defect_thresholds(defect_probs, cache, defect_types, budgets)
     return CalibrationResult(
         temperatures=temperatures,
         anomaly_distance=distances,
         anomaly_bank_scale=bank_scale.tolist(),
         anomaly_bank_weight=bank_weight,
         anomaly_rule=rules,
-        defect_presence=_defect_presence(defect_probs, cache, defect_types),
+        defect_presence=presence,
+        defect_confident=confident,
+        defect_rule=defect_rule,
         counterfeit_above=above,
         authentic_below=below,
         review_share=review,
@@ -141,14 +155,24 @@ def _grade_nll(logits: torch.Tensor, ranks: torch.Tensor) -> torch.Tensor:
 
 
 def f1_optimal_threshold(scores: np.ndarray, positive: np.ndarray) -> float:
-    """Threshold (score >= t is positive) with the best F1; midpoint between neighbouring scores."""
-    order = np.argsort(-scores)
+    """Threshold (score >= t is positive) with the best F1; midpoint between neighbouring distinct scores.
+
+    Cuts are only made between distinct scores: `score >= t` admits a whole block of tied scores, so the
+    counts at a cut inside a block would not be the counts the threshold gives.
+    """
+    order = np.argsort(-scores, kind="stable")
     sorted_scores, hits = scores[order], positive[order].astype(float)
-    true_positives = np.cumsum(hits)
-    f1 = 2 * true_positives / (np.arange(1, len(hits) + 1) + hits.sum())
-    best = int(np.argmax(f1))
+    ends = _block_ends(sorted_scores)
+    true_positives = np.cumsum(hits)[ends]
+    f1 = 2 * true_positives / (ends + 1 + hits.sum())
+    best = ends[int(np.argmax(f1))]
     below = sorted_scores[best + 1] if best + 1 < len(sorted_scores) else sorted_scores[best] - 1e-6
     return float((sorted_scores[best] + below) / 2)
+
+
+def _block_ends(sorted_scores: np.ndarray) -> np.ndarray:
+    """Indices of the last element of each run of equal values in a descending array."""
+    return np.append(np.flatnonzero(sorted_scores[1:] != sorted_scores[:-1]), len(sorted_scores) - 1)
 
 
 def _bank_scales(
@@ -202,7 +226,41 @@ def _category_distance(scores, clean, defective, good_percentile: float) -> tupl
     return None, ""
 
 
+def defect_thresholds(
+    probabilities: torch.Tensor, cache: CachedFeatures, defect_types: list[str], budgets: tuple[float, float]
+) -> tuple[dict[str, float], dict[str, float], dict[str, str]]:
+    """Presence and confidence thresholds per type, and how each type's presence threshold was chosen."""
+    f1 = _defect_presence(probabilities, cache, defect_types)
+    clean_peaks = probabilities[cache.clean][:, 1:].amax(dim=(2, 3)).numpy()
+    if len(clean_peaks) == 0:
+        rule = "F1-optimal (no clean validation photos for a false-alarm budget)"
+        return f1, dict(f1), {name: rule for name in defect_types}
+    presence_level = clean_quantile_thresholds(clean_peaks, budgets[0])
+    confident_level = clean_quantile_thresholds(clean_peaks, budgets[1])
+    presence = {name: max(f1[name], float(presence_level[k])) for k, name in enumerate(defect_types)}
+    confident = {name: max(presence[name], float(confident_level[k])) for k, name in enumerate(defect_types)}
+    rules = {
+        name: f"false-alarm budget {budgets[0]:.0%} on {len(clean_peaks)} clean photos"
+        if presence_level[k] > f1[name]
+        else "F1-optimal (above the false-alarm budget's threshold)"
+        for k, name in enumerate(defect_types)
+    }
+    return presence, confident, rules
+
+
+def clean_quantile_thresholds(clean_peaks: np.ndarray, budget: float) -> np.ndarray:
+    """Per type, thresholds at one common quantile of the clean photos' peaks (photos, types): the lowest
+    quantile at which at most `budget` of the photos have any type at or above its threshold."""
+    levels = np.sort(np.unique(np.concatenate([[1.0], np.linspace(0.5, 1.0, 2001)])))
+    for level in levels:
+        thresholds = np.nextafter(np.quantile(clean_peaks, level, axis=0, method="higher"), np.inf)
+        if (clean_peaks >= thresholds[None, :]).any(axis=1).mean() <= budget:
+            return thresholds
+    return np.nextafter(clean_peaks.max(axis=0), np.inf)
+
+
 def _defect_presence(probabilities: torch.Tensor, cache: CachedFeatures, defect_types: list[str]) -> dict[str, float]:
+    """Per type, the F1-optimal threshold on the photos' peaks (0.5 where a type cannot be fitted)."""
     rows = cache.annotated
     thresholds = {name: 0.5 for name in defect_types}
     if not rows.any():
@@ -237,7 +295,8 @@ def authenticity_band(
 
 def _lowest_precise_threshold(scores: np.ndarray, positive: np.ndarray, target: float) -> float:
     """Smallest t such that items with score >= t are positive with at least `target` precision (1.0 if none)."""
-    order = np.argsort(-scores)
-    precision = np.cumsum(positive[order]) / np.arange(1, len(order) + 1)
+    order = np.argsort(-scores, kind="stable")
+    ends = _block_ends(scores[order])
+    precision = np.cumsum(positive[order])[ends] / (ends + 1)
     meets = np.nonzero(precision >= target)[0]
-    return float(scores[order][meets.max()]) if len(meets) else 1.0 + 1e-6
+    return float(scores[order][ends[meets.max()]]) if len(meets) else 1.0 + 1e-6

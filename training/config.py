@@ -47,6 +47,9 @@ class TrainConfig:
     anomaly_good_percentile: float = 99.0
     anomaly_bank_weight: float = 0.25
     authenticity_target_precision: float = 0.99
+    # Share of clean (real) validation photos allowed to report any defect, and to report one counted as certain.
+    defect_false_alarm_budget: float = 0.04
+    defect_confident_false_alarm_budget: float = 0.01
     workers: int = 2
     framing: str = Framing.CENTRE_CROP.value  # measured better than whole on the default data (model card)
 

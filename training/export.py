@@ -66,7 +66,7 @@ class GradingNetwork(nn.Module):
         category_probs = (logits.category_logits / self.temperatures[0]).softmax(dim=1)
         category = category_probs.argmax(dim=1)
         defect_probs = (logits.defect_logits / self.temperatures[1]).softmax(dim=1)
-        bank_distance = self.memory(taps, category)
+        bank_distance = self._bank_distance(taps, category, defect_probs)
         mixed = mixed_anomaly_map(defect_probs, bank_distance, self.bank_scale[category], self.bank_weight)
         anomaly_map = mixed / self.anomaly_distance[category][:, None, None]
         return NetworkOutputs(
@@ -78,6 +78,12 @@ class GradingNetwork(nn.Module):
             embedding=logits.embedding,
             counterfeit_prob=torch.sigmoid(logits.counterfeit_logit / self.temperatures[3]),
         )
+
+    def _bank_distance(self, taps, category: torch.Tensor, defect_probs: torch.Tensor) -> torch.Tensor:
+        """The memory bank's distances; with weight 0 the bank is left out of the graph (it costs time)."""
+        if self.bank_weight == 0:
+            return torch.zeros_like(defect_probs[:, 0])
+        return self.memory(taps, category)
 
 
 def export_bundle(

@@ -53,6 +53,7 @@ def bundle_metadata(run: RunFolder, name: str, version: str, metrics: dict[str, 
         labels=Labels(**metadata["labels"]),
         thresholds=Thresholds(
             defect_presence=calibration["defect_presence"],
+            defect_confident=calibration.get("defect_confident", {}),
             counterfeit_above=calibration["counterfeit_above"],
             authentic_below=calibration["authentic_below"],
         ),

@@ -7,7 +7,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from training.calibration import authenticity_band, best_temperature, f1_optimal_threshold
+from training.calibration import authenticity_band, best_temperature, clean_quantile_thresholds, f1_optimal_threshold
 
 
 def test_f1_optimal_threshold_separates_separable_scores() -> None:
@@ -45,3 +45,54 @@ def test_authenticity_band_reaches_the_target_precision_on_decided_items() -> No
 def test_without_authenticity_labels_every_item_goes_to_review() -> None:
     above, below, review = authenticity_band(np.array([0.2, 0.9]), np.array([-1, -1]), 0.99)
     assert (above, below, review) == (1.0, 0.0, None)
+
+
+def test_f1_threshold_never_cuts_inside_a_block_of_tied_scores() -> None:
+    """Four tied scores (one positive): a cut inside the block would count one admitted photo, `>=` admits four."""
+    scores = np.array([0.9, 0.5, 0.5, 0.5, 0.5, 0.1])
+    positive = np.array([True, True, False, False, False, False])
+    threshold = f1_optimal_threshold(scores, positive)
+    admitted = scores >= threshold
+    assert threshold > 0.5 and admitted.tolist() == [True, False, False, False, False, False]
+
+
+def test_precision_threshold_holds_its_target_with_tied_scores() -> None:
+    """Ties at the cut: the precision of what `>=` admits, not of a prefix of the sorted list, meets the target."""
+    scores = np.array([0.9, 0.8, 0.6, 0.6, 0.6, 0.2])
+    truth = np.array([1, 1, 1, 0, 0, 0])
+    above, _, _ = authenticity_band(scores, truth, 0.99)
+    admitted = scores >= above
+    assert truth[admitted].mean() >= 0.99 and admitted.sum() == 2
+
+
+def test_clean_quantile_thresholds_hold_the_false_alarm_budget_on_clean_photos() -> None:
+    rng = np.random.default_rng(0)
+    clean_peaks = rng.beta(2, 5, size=(400, 3))
+    for budget in (0.0, 0.01, 0.04, 0.2):
+        thresholds = clean_quantile_thresholds(clean_peaks, budget)
+        share = (clean_peaks >= thresholds).any(axis=1).mean()
+        assert share <= budget
+        looser = clean_quantile_thresholds(clean_peaks, budget + 0.05)
+        assert (looser <= thresholds).all()  # a larger budget never raises a threshold
+
+
+def test_defect_thresholds_take_the_stricter_of_f1_and_the_budget() -> None:
+    from training.calibration import defect_thresholds
+    from training.feature_cache import CachedFeatures
+
+    rng = np.random.default_rng(1)
+    count, types = 200, ["stain", "hole"]
+    clean = torch.zeros(count, dtype=torch.bool)
+    clean[:100] = True
+    defect_map = torch.zeros(count, 4, 4, dtype=torch.uint8)
+    defect_map[100:150, 1, 1], defect_map[150:, 2, 2] = 1, 2
+    probs = torch.from_numpy(rng.uniform(0, 0.6, size=(count, 3, 4, 4)).astype(np.float32))
+    probs[100:150, 1, 1, 1], probs[150:, 2, 2, 2] = 0.95, 0.95
+    empty = torch.zeros(count)
+    cache = CachedFeatures(
+        empty, empty, empty, empty, empty, empty, torch.ones(count, dtype=torch.bool), clean, defect_map, empty, empty
+    )
+    presence, confident, rules = defect_thresholds(probs, cache, types, (0.05, 0.01))
+    clean_peaks = probs[:100, 1:].amax(dim=(2, 3)).numpy()
+    assert (clean_peaks >= np.array([presence[t] for t in types])).any(axis=1).mean() <= 0.05
+    assert all(confident[t] >= presence[t] for t in types) and set(rules) == set(types)

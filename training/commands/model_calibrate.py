@@ -77,6 +77,7 @@ def calibrate_run(folder: RunFolder) -> dict:
         config.anomaly_good_percentile,
         config.authenticity_target_precision,
         config.anomaly_bank_weight,
+        (config.defect_false_alarm_budget, config.defect_confident_false_alarm_budget),
     ).to_json()
     folder.write_metadata(metadata | {"calibration": result})
     return result
