@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from training.evaluation.audit import AuditError, AuditLabel, default_audit_paths, load_audit, load_audits
+from training.audit import AuditError, AuditLabel, default_audit_paths, load_audit, load_audits
 
 HEADER = "sha256,split,category,file,label,damage,reason\n"
 SHA = "ab" * 32

@@ -191,3 +191,23 @@ def test_real_clothing_photos_composite(shared_datasets: Path, tmp_path: Path) -
     assert main(["data", "composite", "--manifest", str(clean), "--out", str(tmp_path / "c"), "--limit", "8"]) == 0
     items = read_manifest(tmp_path / "c" / "manifest.jsonl")
     assert len(items) >= 16 and any(item.photos[0].defects for item in items)
+
+
+@pytest.mark.slow
+def test_a_photo_audited_as_damaged_gives_no_clean_copy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from training.compositing import builder
+
+    manifest = clean_manifest(tmp_path / "clean", count=2)
+    worn = read_manifest(manifest)[0].photos[0].sha256
+    monkeypatch.setattr(builder, "audited_damaged", lambda: frozenset({worn}))
+    out = tmp_path / "composited"
+    assert main(["data", "composite", "--manifest", str(manifest), "--out", str(out), "--workers", "1"]) == 0
+    clean = {item.group: item for item in read_manifest(out / "manifest.jsonl") if item.id.endswith("#clean")}
+    assert clean["shirt0"].photos[0].defects is None and clean["shirt0"].grade is None
+    assert clean["shirt1"].photos[0].defects == [] and clean["shirt1"].grade.value == "like_new"
+
+
+def test_the_shipped_audit_marks_real_damage_for_compositing() -> None:
+    from training.compositing.builder import audited_damaged
+
+    assert len(audited_damaged()) == 42

@@ -46,3 +46,18 @@ def test_a_worse_candidate_is_refused_and_a_better_one_replaces(tmp_path: Path, 
     assert main(["model", "promote", "--candidate", str(better), "--target", str(target)]) == 0
     assert json.loads((target / "bundle.json").read_text())["version"] == "3"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["better", "shipped", "worse"]
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "clothing.real_photos.clean_false_alarm_rate",
+        "clothing.real_photos.clean_below_very_good_listed_rate",
+        "clothing.real_photos.clean_review_rate",
+        "clothing.real_photos.clean_underpaid_rate",
+        "clothing.real_photos.clean_counted_defect_rate",
+    ],
+)
+def test_more_wrong_decisions_on_clean_real_photos_is_a_regression(name: str) -> None:
+    assert metric_regressions({name: 0.10}, {name: 0.20}) == [f"{name}: 0.1000 -> 0.2000"]
+    assert metric_regressions({name: 0.20}, {name: 0.10}) == []

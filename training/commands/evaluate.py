@@ -62,7 +62,7 @@ def _positive(text: str) -> int:
 def run(args: argparse.Namespace) -> int:
     from grading.policy import PolicyError
     from grading.pricing import PricingError
-    from training.evaluation.audit import AuditError
+    from training.audit import AuditError
     from training.evaluation.predictions import EvaluationInputError
     from training.evaluation.run import evaluate_bundle
 
@@ -87,7 +87,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _audits(args: argparse.Namespace) -> dict | None:
-    from training.evaluation.audit import AuditError, load_audits
+    from training.audit import AuditError, load_audits
 
     missing = [str(path) for path in args.audit or [] if not path.is_file()]
     if missing:

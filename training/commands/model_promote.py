@@ -9,7 +9,14 @@ from pathlib import Path
 
 from grading.bundle import BundleError, read_metadata
 
-LOWER_IS_BETTER = ("expected_calibration_error", "false_alarm_rate")
+LOWER_IS_BETTER = (  # parts of a metric's name that make lower better (the real-photo section's shares of clean photos)
+    "expected_calibration_error",
+    "false_alarm_rate",
+    "counted_defect_rate",
+    "below_very_good",
+    "review_rate",
+    "underpaid_rate",
+)
 TOLERANCE = 0.005
 
 EPILOG = """\

@@ -9,6 +9,8 @@ Hard negatives: with `design_share` the clean copy of a training photo carries p
 (prints, buttons, appliqué eyes, lettering, stripes, embroidery; `design_elements`) and stays clean, and with
 `design_on_damaged` a damaged copy carries them too, so "something was painted" never means "damaged".
 Validation and test clean copies stay as photographed: calibration and evaluation read real clean photos.
+A photo a person audited as damaged (`datasets/audits`) keeps its copies, but its clean copy is marked not
+annotated for defects (`defects: None`, no grade): real wear must not be taught, or calibrated, as clean.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from tqdm import tqdm
 
 from grading.manifest import Defect, GradeLabel, Item, Photo, Source, read_manifest, resolve_photo_path, write_manifest
 from grading.vocabulary import Split
+from training.audit import AuditLabel, default_audit_paths, load_audits
 from training.compositing.design_elements import decorate
 from training.compositing.drawing import PaintedDefect
 from training.compositing.foreground import Foreground, ForegroundError, garment_foreground
@@ -59,6 +62,7 @@ class _Job:
     item: Item
     out: Path
     settings: CompositeSettings
+    audited_damaged: bool = False  # a person saw real damage on the photo: its clean copy is not clean
 
 
 def composite_set(
@@ -68,7 +72,8 @@ def composite_set(
     items = read_manifest(manifest)[:limit]
     for folder in ("photos", "masks"):
         (out / folder).mkdir(parents=True, exist_ok=True)
-    jobs = [_Job(Path(manifest), item, Path(out), settings) for item in items]
+    damaged = audited_damaged()
+    jobs = [_Job(Path(manifest), item, Path(out), settings, item.photos[0].sha256 in damaged) for item in items]
     with ProcessPoolExecutor(max_workers=workers) as pool:
         results = list(tqdm(pool.map(_composite_item, jobs, chunksize=16), total=len(jobs), desc="compositing"))
     made = [item for produced, _ in results for item in produced]
@@ -76,8 +81,14 @@ def composite_set(
     return _report(made, [skip for _, skip in results if skip])
 
 
+def audited_damaged() -> frozenset[str]:
+    """sha256 of every photo the project's audits call damaged."""
+    entries = load_audits(default_audit_paths())
+    return frozenset(sha for sha, entry in entries.items() if entry.label is AuditLabel.DAMAGED)
+
+
 def _report(made: list[Item], skipped: list[tuple[str, str]]) -> CompositeReport:
-    grades = Counter(item.grade.value for item in made)
+    grades = Counter(item.grade.value if item.grade else "ungraded (audited damaged)" for item in made)
     kinds = Counter(defect.type.value for item in made for defect in item.photos[0].defects or [])
     return CompositeReport(len(made), dict(sorted(grades.items())), dict(sorted(kinds.items())), skipped)
 
@@ -128,7 +139,9 @@ def _write_item(
     photo_path = job.out / "photos" / f"{name}.jpg"
     Image.fromarray((image * 255).round().astype(np.uint8)).save(photo_path, quality=job.settings.jpeg_quality)
     defects = [_write_mask(job.out, name, index, defect, value) for index, (defect, value) in enumerate(painted)]
-    grade = grade_for([(defect.type, value) for defect, value in painted])
+    grade = GradeLabel(value=grade_for([(defect.type, value) for defect, value in painted]).value)
+    if copy == 0 and job.audited_damaged:
+        defects, grade = None, None  # real, unlabelled damage: neither clean nor gradeable
     height, width = image.shape[:2]
     photo = Photo(
         path=f"photos/{name}.jpg",
@@ -142,7 +155,7 @@ def _write_item(
         id=f"{job.item.id}#{'clean' if copy == 0 else f'c{copy}'}",
         photos=[photo],
         category=job.item.category,
-        grade=GradeLabel(value=grade.value),
+        grade=grade,
         split=job.item.split,
         group=job.item.id,
         source=Source(

@@ -1,6 +1,6 @@
 """Real photos a person audited: what a kiosk customer would get for each one, graded as the service grades.
 
-Every audited photo of the split (matched by sha256, see `training.evaluation.audit`) is graded as a one-photo
+Every audited photo of the split (matched by sha256, see `training.audit`) is graded as a one-photo
 kiosk item with its manifest category declared, through `grading.item_grading.grade_item` with the policy and
 pricing given (the shipped defaults unless the command says otherwise), so the figures are the service's own
 decisions at the bundle's thresholds, not a proxy. A clean item's offer is the kiosk offer for the same
@@ -24,7 +24,7 @@ from grading.network_outputs import NetworkOutputs
 from grading.policy import GradePolicy
 from grading.pricing import PricingConfig, quote
 from grading.vocabulary import Grade, View
-from training.evaluation.audit import AuditEntry, AuditLabel
+from training.audit import AuditEntry, AuditLabel
 from training.evaluation.gallery import draw_gallery
 from training.evaluation.metrics import Metric, accuracy
 from training.evaluation.plots import Figure

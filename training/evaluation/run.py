@@ -11,8 +11,8 @@ from grading.inference import load_model
 from grading.policy import default_policy_path, load_policy
 from grading.pricing import default_pricing_path, load_pricing
 from grading.vocabulary import Split
+from training.audit import AuditEntry, default_audit_paths, load_audits
 from training.evaluation import BATCH_SIZE
-from training.evaluation.audit import AuditEntry, default_audit_paths, load_audits
 from training.evaluation.defect_sections import anomaly_section, defect_section
 from training.evaluation.detection_section import detection_section
 from training.evaluation.gallery import draw_gallery, pick_errors

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
-AUDITS_FOLDER = Path(__file__).resolve().parents[2] / "datasets" / "audits"
+AUDITS_FOLDER = Path(__file__).resolve().parents[1] / "datasets" / "audits"
 AUDIT_COLUMNS = ("sha256", "split", "category", "file", "label", "damage", "reason")
 
 
