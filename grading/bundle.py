@@ -67,6 +67,7 @@ class Calibration(_Strict):
     anomaly_distance_per_category: dict[str, float] = Field(default_factory=dict)
     anomaly_bank_scale_per_category: dict[str, float] = Field(default_factory=dict)
     anomaly_bank_weight: float = 1.0
+    grade_bias: float = Field(0.0, description="added to the grade head's ordinal logits after like_new (see training)")
     method: str = "temperature scaling on the validation split"
 
 

@@ -15,6 +15,10 @@
   training copies), so the budget holds on real clean garments, not on composites.
 - Defect confidence: the same rule at the stricter `confident_false_alarm_budget`; the policy counts a defect
   below it as uncertain evidence (review), not as a reason to lower the grade.
+- Grade bias: the grade head learns from composited sets where two photos in three are damaged, so on real
+  clean garments it leans to worse grades. One bias, added to its ordinal logits from "worse than like_new"
+  on, is the smallest shift that grades at most `grade_clean_budget` of the clean validation photos two or
+  more steps below like_new (the grade the policy cannot explain without a defect).
 - Authenticity: the band of counterfeit probability in which the model abstains, chosen so that decided
   items reach the target precision on each side; reports the share it sends to review.
 """
@@ -27,6 +31,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from grading.grade_decision import median_grade
+from grading.vocabulary import Grade
 from training.anomaly_map import mixed_anomaly_map
 from training.feature_cache import CachedFeatures
 from training.network import GradingHeads, corn_probabilities
@@ -46,6 +52,7 @@ class CalibrationResult:
     defect_presence: dict[str, float]
     defect_confident: dict[str, float]
     defect_rule: dict[str, str]
+    grade_bias: float
     counterfeit_above: float
     authentic_below: float
     review_share: float | None
@@ -82,6 +89,7 @@ def calibrate(
     target_precision: float,
     bank_weight: float = 0.25,
     budgets: tuple[float, float] = (0.04, 0.01),
+    grade_clean_budget: float | None = None,
 ) -> CalibrationResult:
     """Fit every calibration on the validation cache; `budgets` are the false-alarm budgets on clean photos
     for reporting a defect and for counting it as certain."""
@@ -94,6 +102,8 @@ def calibrate(
     counterfeit = torch.sigmoid(outputs["counterfeit_logit"] / temperatures["counterfeit"])
     above, below, review = authenticity_band(counterfeit.numpy(), cache.counterfeit.numpy(), target_precision)
     presence, confident, defect_rule = defect_thresholds(defect_probs, cache, defect_types, budgets)
+    clean_logits = outputs["grade_logits"][cache.clean] / temperatures["grade"]
+    grade_bias = clean_grade_bias(clean_logits, grade_clean_budget) if grade_clean_budget is not None else 0.0
     return CalibrationResult(
         temperatures=temperatures,
         anomaly_distance=distances,
@@ -103,6 +113,7 @@ def calibrate(
         defect_presence=presence,
         defect_confident=confident,
         defect_rule=defect_rule,
+        grade_bias=grade_bias,
         counterfeit_above=above,
         authentic_below=below,
         review_share=review,
@@ -246,6 +257,29 @@ def defect_thresholds(
         for k, name in enumerate(defect_types)
     }
     return presence, confident, rules
+
+
+CLEAN_RANK = Grade.LIKE_NEW.rank
+BIAS_STEPS = np.arange(0.0, -8.0001, -0.05)
+
+
+def grade_bias_vector(bias: float, tasks: int) -> torch.Tensor:
+    """The bias on each CORN logit: none on "worse than new with tags" (no data has that grade), `bias` after."""
+    vector = torch.full((tasks,), float(bias))
+    vector[:CLEAN_RANK] = 0.0
+    return vector
+
+
+def clean_grade_bias(clean_logits: torch.Tensor, budget: float) -> float:
+    """The smallest shift (<= 0) grading at most `budget` of the clean photos two or more steps below like_new."""
+    if len(clean_logits) == 0:
+        return 0.0
+    for bias in BIAS_STEPS:
+        shifted = clean_logits + grade_bias_vector(float(bias), clean_logits.shape[1])
+        ranks = median_grade(corn_probabilities(shifted).numpy())
+        if (ranks >= CLEAN_RANK + 2).mean() <= budget:
+            return float(bias)
+    return float(BIAS_STEPS[-1])
 
 
 def clean_quantile_thresholds(clean_peaks: np.ndarray, budget: float) -> np.ndarray:

@@ -50,6 +50,8 @@ class TrainConfig:
     # Share of clean (real) validation photos allowed to report any defect, and to report one counted as certain.
     defect_false_alarm_budget: float = 0.04
     defect_confident_false_alarm_budget: float = 0.01
+    # Share of clean (real) validation photos the grade head may grade two or more steps below like_new.
+    grade_clean_budget: float | None = 0.04
     workers: int = 2
     framing: str = Framing.CENTRE_CROP.value  # measured better than whole on the default data (model card)
 

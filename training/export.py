@@ -50,6 +50,7 @@ class GradingNetwork(nn.Module):
         anomaly_distance: torch.Tensor,
         bank_scale: torch.Tensor | None = None,
         bank_weight: float = 1.0,
+        grade_bias: torch.Tensor | None = None,
     ) -> None:
         super().__init__()
         self.backbone, self.heads, self.memory = backbone, heads, memory
@@ -59,6 +60,8 @@ class GradingNetwork(nn.Module):
         scale = torch.ones_like(anomaly_distance) if bank_scale is None else bank_scale
         self.register_buffer("bank_scale", scale.float())
         self.bank_weight = float(bank_weight)
+        tasks = heads.grade.layers[-1].out_features
+        self.register_buffer("grade_bias", torch.zeros(tasks) if grade_bias is None else grade_bias.float())
 
     def forward(self, photos: torch.Tensor) -> NetworkOutputs:
         taps = self.backbone(normalise(photos))
@@ -74,7 +77,7 @@ class GradingNetwork(nn.Module):
             anomaly_map=anomaly_map,
             anomaly_score=anomaly_score(anomaly_map),
             category_probs=category_probs,
-            grade_probs=corn_probabilities(logits.grade_logits / self.temperatures[2]),
+            grade_probs=corn_probabilities(logits.grade_logits / self.temperatures[2] + self.grade_bias),
             embedding=logits.embedding,
             counterfeit_prob=torch.sigmoid(logits.counterfeit_logit / self.temperatures[3]),
         )

@@ -13,6 +13,7 @@ from grading.bundle import BundleMetadata, Calibration, InputSpec, Labels, Thres
 from grading.intake import Preprocessing, load_photo
 from grading.manifest import read_manifest, resolve_photo_path
 from grading.vocabulary import Split
+from training.calibration import grade_bias_vector
 from training.checkpoint import CheckpointError, RunFolder
 from training.export import GradingNetwork
 from training.network import BackboneTaps
@@ -38,6 +39,7 @@ def build_network(run: RunFolder) -> GradingNetwork:
         distances,
         bank_scale,
         calibration["anomaly_bank_weight"],
+        grade_bias_vector(calibration.get("grade_bias", 0.0), len(run.metadata()["labels"]["grades"]) - 1),
     ).eval()
 
 
@@ -62,6 +64,7 @@ def bundle_metadata(run: RunFolder, name: str, version: str, metrics: dict[str, 
             anomaly_distance_per_category=dict(zip(categories, calibration["anomaly_distance"], strict=True)),
             anomaly_bank_scale_per_category=dict(zip(categories, calibration["anomaly_bank_scale"], strict=True)),
             anomaly_bank_weight=calibration["anomaly_bank_weight"],
+            grade_bias=calibration.get("grade_bias", 0.0),
         ),
         metrics=metrics,
         training_data=[TrainingData(**source) for source in metadata["training_data"]],

@@ -96,3 +96,21 @@ def test_defect_thresholds_take_the_stricter_of_f1_and_the_budget() -> None:
     clean_peaks = probs[:100, 1:].amax(dim=(2, 3)).numpy()
     assert (clean_peaks >= np.array([presence[t] for t in types])).any(axis=1).mean() <= 0.05
     assert all(confident[t] >= presence[t] for t in types) and set(rules) == set(types)
+
+
+def test_clean_grade_bias_is_the_smallest_shift_within_the_budget() -> None:
+    from grading.grade_decision import median_grade
+    from training.calibration import clean_grade_bias, grade_bias_vector
+    from training.network import corn_probabilities
+
+    rng = np.random.default_rng(2)
+    logits = torch.from_numpy(np.stack([np.full(400, 6.0), *rng.normal(0.3, 1.5, size=(6, 400))], axis=1)).float()
+
+    def share_unexplained(bias: float) -> float:
+        ranks = median_grade(corn_probabilities(logits + grade_bias_vector(bias, 7)).numpy())
+        return float((ranks >= 3).mean())
+
+    bias = clean_grade_bias(logits, 0.05)
+    assert bias < 0 and share_unexplained(bias) <= 0.05 < share_unexplained(bias + 0.05)
+    assert clean_grade_bias(logits, 1.0) == 0.0
+    assert grade_bias_vector(bias, 7)[0] == 0.0  # "worse than new with tags" keeps its logit

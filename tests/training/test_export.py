@@ -131,3 +131,39 @@ def test_export_refuses_a_folder_that_holds_something_else(exported: tuple[Path,
     with pytest.raises(ValueError, match="not a model bundle"):
         export_bundle(tiny_network(photos), tiny_metadata(), tmp_path, photos)
     assert [p.name for p in tmp_path.iterdir()] == ["notes.txt"]
+
+
+def test_grade_bias_and_a_bank_weight_of_zero_are_folded_into_the_graph(
+    exported: tuple[Path, np.ndarray], tmp_path: Path
+) -> None:
+    """The calibrated grade bias shifts the exported grade probabilities; weight 0 leaves the bank out."""
+    import torch
+
+    from training.calibration import grade_bias_vector
+    from training.network import corn_probabilities
+
+    photos = sample_photos()
+    plain = tiny_network(photos)
+    shifted = export.GradingNetwork(
+        plain.backbone,
+        plain.heads,
+        plain.memory,
+        {"category": 1.5},
+        plain.anomaly_distance,
+        None,
+        0.0,
+        grade_bias_vector(-1.0, 7),
+    ).eval()
+    export_bundle(shifted, tiny_metadata(), tmp_path / "bundle", photos)
+    outputs = load_model(tmp_path / "bundle").run(photos)
+    with torch.inference_mode():
+        logits = plain.heads(plain.backbone(export.normalise(torch.from_numpy(photos)))).grade_logits
+    expected = corn_probabilities(logits + grade_bias_vector(-1.0, 7)).numpy()
+    assert np.abs(outputs.grade_probs - expected).max() < 1e-4
+    import onnx
+
+    def bank_tensors(folder: Path) -> list[str]:
+        names = [tensor.name for tensor in onnx.load(folder / "model.onnx").graph.initializer]
+        return [name for name in names if name.startswith("memory.")]
+
+    assert bank_tensors(exported[0]) and not bank_tensors(tmp_path / "bundle")

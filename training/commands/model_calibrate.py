@@ -78,6 +78,7 @@ def calibrate_run(folder: RunFolder) -> dict:
         config.authenticity_target_precision,
         config.anomaly_bank_weight,
         (config.defect_false_alarm_budget, config.defect_confident_false_alarm_budget),
+        config.grade_clean_budget,
     ).to_json()
     folder.write_metadata(metadata | {"calibration": result})
     return result
