@@ -7,8 +7,9 @@ map: it is cheap to train and lifts the category head by about two points. The h
 
 - defects by type: a small feature-pyramid decoder over strides 8/16/32, background + one map per type;
 - category: a small MLP on the pooled 1280-d embedding of the fine-tuned `EmbeddingHead`;
-- condition grade: CORN ordinal head on the embedding, a summary of the defect maps and the decoder features
-  averaged where the defects are;
+- condition grade: CORN ordinal head on a summary of the defect maps and the decoder features averaged where
+  the defects are (not on the 1280-d embedding: with it the head memorised training photos and graded real
+  clean garments worse than like_new with no defect to show for it);
 - authenticity: a 128-d metric embedding (cosine against enrolled references) and a counterfeit logit.
 
 The anomaly head (a memory bank of known-good patches) needs no training and lives in `patch_memory`.
@@ -144,20 +145,21 @@ def defect_attended(features: torch.Tensor, defect_logits: torch.Tensor) -> torc
 class CornGradeHead(nn.Module):
     """Ordinal grade with CORN (conditional ordinal regression): K-1 logits, logit k = P(rank > k | rank > k-1).
 
-    Reads the pooled embedding, the defect-map summary and the defect-attended decoder features.
+    Reads the defect-map summary and the defect-attended decoder features: a grade follows from what the defect
+    maps show, so the policy can always point at the evidence behind it.
     """
 
     def __init__(self, num_grades: int, num_defect_types: int, decoder_width: int, hidden: int = 128) -> None:
         super().__init__()
         self.layers = nn.Sequential(
-            nn.Linear(EMBEDDING_DIM + summary_size(num_defect_types) + decoder_width, hidden),
+            nn.Linear(summary_size(num_defect_types) + decoder_width, hidden),
             nn.ReLU(inplace=True),
             nn.Dropout(0.2),
             nn.Linear(hidden, num_grades - 1),
         )
 
-    def forward(self, pooled: torch.Tensor, summary: torch.Tensor, attended: torch.Tensor) -> torch.Tensor:
-        return self.layers(torch.cat([pooled, summary, attended], dim=1))
+    def forward(self, summary: torch.Tensor, attended: torch.Tensor) -> torch.Tensor:
+        return self.layers(torch.cat([summary, attended], dim=1))
 
 
 def corn_probabilities(logits: torch.Tensor) -> torch.Tensor:
@@ -200,7 +202,7 @@ class GradingHeads(nn.Module):
         features = self.defects.features(taps)
         defect_logits = self.defects.classify(features)
         seen = defect_logits.detach()  # the grade loss does not reshape the defect maps
-        grade_logits = self.grade(pooled, defect_summary(seen), defect_attended(features.detach(), seen))
+        grade_logits = self.grade(defect_summary(seen), defect_attended(features.detach(), seen))
         return HeadLogits(
             defect_logits=defect_logits,
             category_logits=self.category(pooled),

@@ -1,11 +1,12 @@
 """Design elements painted onto garments as hard negatives: things a clean item carries on purpose.
 
 Real clean clothes carry prints, appliqués (a cartoon's eyes), logos and lettering, buttons with their thread
-holes, stripes and embroidery; a model trained only on "clean photo vs the same photo with a pasted defect"
-learns that anything pasted is damage and reads them as holes, stains and fading. Copies decorated here keep
-`defects == []` and a clean grade, so the defect head must learn what damage looks like, not that something
-changed. Elements are sharp-edged and flat-coloured (printed or sewn on), unlike stains (soft, darker, following
-the fabric) or holes (what lies under the garment showing through a frayed edge).
+holes, stripes, embroidery, brand labels, hang tags and marled knits; a model trained only on "clean photo vs the same
+photo with a pasted defect" learns that anything pasted is damage and reads them as holes, stains and
+fading. Copies decorated here keep `defects == []` and a clean grade, so the defect head must learn what
+damage looks like, not that something changed. Elements are sharp-edged and flat-coloured (printed or sewn
+on), unlike stains (soft, darker, following the fabric) or holes (what lies under the garment showing
+through a frayed edge).
 """
 
 from __future__ import annotations
@@ -155,6 +156,37 @@ def paint_embroidery(image: np.ndarray, foreground: Foreground, rng: np.random.G
     return image
 
 
+def paint_marl(image: np.ndarray, foreground: Foreground, rng: np.random.Generator) -> np.ndarray:
+    """A marled or speckled knit: light and dark flecks over the whole garment (pilling is local fuzz balls)."""
+    shape = image.shape[:2]
+    density = rng.uniform(0.08, 0.3)
+    for tone in (rng.uniform(0.75, 1.0), rng.uniform(0.0, 0.25)):
+        flecks = (rng.random(shape) < density / 2).astype(np.float32)
+        flecks = cv2.GaussianBlur(flecks, (0, 0), rng.uniform(0.3, 0.7)) * rng.uniform(0.5, 0.9)
+        image = _apply(image, foreground, np.clip(flecks, 0, 1), np.full(3, tone, np.float32), rng)
+    return image
+
+
+def paint_tag(image: np.ndarray, foreground: Foreground, rng: np.random.Generator) -> np.ndarray:
+    """A sewn-in brand label near the collar or a hang tag on its string: a small light or dark card with print."""
+    x, y = pick_centre(foreground, rng, upper_bias=True)
+    width = max(3.0, foreground.extent() * rng.uniform(0.03, 0.08))
+    height = width * rng.uniform(0.4, 1.6)
+    card, print_lines = _canvas(image), _canvas(image)
+    corners = (round(x - width / 2), round(y - height / 2)), (round(x + width / 2), round(y + height / 2))
+    cv2.rectangle(card, *corners, 255, -1, cv2.LINE_AA)
+    for k in range(int(rng.integers(1, 4))):
+        row = round(y - height / 3 + k * height / 4)
+        cv2.line(print_lines, (round(x - width / 3), row), (round(x + width / 3), row), 255, 1, cv2.LINE_AA)
+    if rng.random() < 0.5:  # the hang tag's string
+        end = (round(x + rng.uniform(-2, 2) * width), round(y - rng.uniform(1, 3) * height))
+        cv2.line(card, corners[0], end, 255, 1, cv2.LINE_AA)
+    light = rng.random() < 0.7
+    paper = np.full(3, rng.uniform(0.85, 1.0) if light else rng.uniform(0.0, 0.2), np.float32)
+    image = _apply(image, foreground, card / 255.0, paper, rng)
+    return _apply(image, foreground, print_lines / 255.0 * 0.9, np.clip(1.0 - paper, 0.1, 0.9), rng)
+
+
 ELEMENTS: tuple[Painter, ...] = (
     paint_print_shape,
     paint_button,
@@ -162,4 +194,6 @@ ELEMENTS: tuple[Painter, ...] = (
     paint_lettering,
     paint_stripes,
     paint_embroidery,
+    paint_tag,
+    paint_marl,
 )
