@@ -8,11 +8,12 @@
   category; where it has only clean ones, the `anomaly_good_percentile` of their scores (so about 1% of
   good photos go to review). A category with neither takes the median of the others. Every model's
   anomaly scores thus read alike: 1.0 is the threshold.
-- Defect presence: per type, on the photo's largest probability of that type, the higher of the F1-optimal
-  threshold (defective vs clean validation photos) and a Neyman-Pearson threshold: one common quantile of
-  the clean validation photos' peaks for every type, the lowest at which at most `false_alarm_budget` of the
-  clean photos report any defect. The clean validation photos are real photos (composited sets decorate only
-  training copies), so the budget holds on real clean garments, not on composites.
+- Defect presence: per type, on the photo's largest probability of that type, a Neyman-Pearson operating
+  point: the thresholds that find the most damaged validation photos (any type) while at most
+  `false_alarm_budget` of the clean validation photos report any defect (`budgeted_thresholds`). The clean
+  validation photos are real photos (composited sets decorate only training copies), so the budget holds on
+  real clean garments, not on composites; damaged ones are composited and real (leather, fabric). Without
+  clean or damaged validation photos, the F1-optimal threshold per type.
 - Defect confidence: the same rule at the stricter `confident_false_alarm_budget`; the policy counts a defect
   below it as uncertain evidence (review), not as a reason to lower the grade.
 - Grade bias: the grade head learns from composited sets where two photos in three are damaged, so on real
@@ -242,21 +243,61 @@ def defect_thresholds(
 ) -> tuple[dict[str, float], dict[str, float], dict[str, str]]:
     """Presence and confidence thresholds per type, and how each type's presence threshold was chosen."""
     f1 = _defect_presence(probabilities, cache, defect_types)
-    clean_peaks = probabilities[cache.clean][:, 1:].amax(dim=(2, 3)).numpy()
-    if len(clean_peaks) == 0:
-        rule = "F1-optimal (no clean validation photos for a false-alarm budget)"
+    peaks = probabilities[:, 1:].amax(dim=(2, 3)).numpy()
+    clean, damaged = peaks[cache.clean.numpy()], peaks[_damaged_rows(cache)]
+    if len(clean) == 0 or len(damaged) == 0:
+        rule = "F1-optimal (no clean and damaged validation photos for a false-alarm budget)"
         return f1, dict(f1), {name: rule for name in defect_types}
-    presence_level = clean_quantile_thresholds(clean_peaks, budgets[0])
-    confident_level = clean_quantile_thresholds(clean_peaks, budgets[1])
-    presence = {name: max(f1[name], float(presence_level[k])) for k, name in enumerate(defect_types)}
+    presence_level = budgeted_thresholds(clean, damaged, budgets[0])
+    confident_level = budgeted_thresholds(clean, damaged, budgets[1])
+    presence = {name: float(presence_level[k]) for k, name in enumerate(defect_types)}
     confident = {name: max(presence[name], float(confident_level[k])) for k, name in enumerate(defect_types)}
-    rules = {
-        name: f"false-alarm budget {budgets[0]:.0%} on {len(clean_peaks)} clean photos"
-        if presence_level[k] > f1[name]
-        else "F1-optimal (above the false-alarm budget's threshold)"
-        for k, name in enumerate(defect_types)
-    }
-    return presence, confident, rules
+    found = float((damaged >= presence_level).any(axis=1).mean())
+    rule = (
+        f"most damaged photos found ({found:.1%} of {len(damaged)}) with at most {budgets[0]:.0%} of {len(clean)} "
+        "clean photos reporting any defect"
+    )
+    return presence, confident, {name: rule for name in defect_types}
+
+
+def _damaged_rows(cache: CachedFeatures) -> np.ndarray:
+    return (cache.annotated & (cache.defect_map > 0).flatten(1).any(dim=1)).numpy()
+
+
+def budgeted_thresholds(clean: np.ndarray, damaged: np.ndarray, budget: float) -> np.ndarray:
+    """Per type thresholds (photos x types peaks in, types out) that find the most damaged photos while at most
+    `budget` of the clean photos report any type (`peak >= threshold`).
+
+    Greedy: from thresholds above every peak, repeatedly lower the one type's threshold that finds the most
+    damaged photos not yet found per clean photo newly flagged, to the highest peak that finds one, while the
+    budget holds. A type no damaged photo needs stays above every peak (it never fires on the clean ones).
+    """
+    allowed = int(np.floor(budget * len(clean) + 1e-9))
+    thresholds = np.nextafter(np.maximum(clean.max(axis=0), damaged.max(axis=0)), np.inf)
+    while True:
+        move = _best_move(clean, damaged, thresholds, allowed)
+        if move is None:
+            return thresholds
+        thresholds[move[0]] = move[1]
+
+
+def _best_move(clean: np.ndarray, damaged: np.ndarray, thresholds: np.ndarray, allowed: int):
+    flagged, found = (clean >= thresholds).any(axis=1), (damaged >= thresholds).any(axis=1)
+    best, best_value = None, -1.0
+    for kind in range(clean.shape[1]):
+        waiting = damaged[~found, kind]
+        waiting = waiting[waiting < thresholds[kind]]
+        if len(waiting) == 0:
+            continue
+        level = waiting.max()
+        flagged_after = flagged | (clean[:, kind] >= level)
+        if flagged_after.sum() > allowed:
+            continue
+        gain = int(((damaged[:, kind] >= level) & ~found).sum())
+        value = gain / (int(flagged_after.sum() - flagged.sum()) + 0.1)
+        if value > best_value:
+            best, best_value = (kind, float(level)), value
+    return best
 
 
 CLEAN_RANK = Grade.LIKE_NEW.rank
@@ -280,17 +321,6 @@ def clean_grade_bias(clean_logits: torch.Tensor, budget: float) -> float:
         if (ranks >= CLEAN_RANK + 2).mean() <= budget:
             return float(bias)
     return float(BIAS_STEPS[-1])
-
-
-def clean_quantile_thresholds(clean_peaks: np.ndarray, budget: float) -> np.ndarray:
-    """Per type, thresholds at one common quantile of the clean photos' peaks (photos, types): the lowest
-    quantile at which at most `budget` of the photos have any type at or above its threshold."""
-    levels = np.sort(np.unique(np.concatenate([[1.0], np.linspace(0.5, 1.0, 2001)])))
-    for level in levels:
-        thresholds = np.nextafter(np.quantile(clean_peaks, level, axis=0, method="higher"), np.inf)
-        if (clean_peaks >= thresholds[None, :]).any(axis=1).mean() <= budget:
-            return thresholds
-    return np.nextafter(clean_peaks.max(axis=0), np.inf)
 
 
 def _defect_presence(probabilities: torch.Tensor, cache: CachedFeatures, defect_types: list[str]) -> dict[str, float]:

@@ -48,7 +48,7 @@ class TrainConfig:
     anomaly_bank_weight: float = 0.25
     authenticity_target_precision: float = 0.99
     # Share of clean (real) validation photos allowed to report any defect, and to report one counted as certain.
-    defect_false_alarm_budget: float = 0.04
+    defect_false_alarm_budget: float = 0.03
     defect_confident_false_alarm_budget: float = 0.01
     # Share of clean (real) validation photos the grade head may grade two or more steps below like_new.
     grade_clean_budget: float | None = 0.04

@@ -7,7 +7,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from training.calibration import authenticity_band, best_temperature, clean_quantile_thresholds, f1_optimal_threshold
+from training.calibration import authenticity_band, best_temperature, budgeted_thresholds, f1_optimal_threshold
 
 
 def test_f1_optimal_threshold_separates_separable_scores() -> None:
@@ -65,18 +65,28 @@ def test_precision_threshold_holds_its_target_with_tied_scores() -> None:
     assert truth[admitted].mean() >= 0.99 and admitted.sum() == 2
 
 
-def test_clean_quantile_thresholds_hold_the_false_alarm_budget_on_clean_photos() -> None:
+def test_budgeted_thresholds_hold_the_false_alarm_budget_and_find_more_with_more_budget() -> None:
     rng = np.random.default_rng(0)
-    clean_peaks = rng.beta(2, 5, size=(400, 3))
+    clean = rng.beta(2, 5, size=(400, 3))
+    damaged = rng.beta(4, 3, size=(300, 3))
+    found = []
     for budget in (0.0, 0.01, 0.04, 0.2):
-        thresholds = clean_quantile_thresholds(clean_peaks, budget)
-        share = (clean_peaks >= thresholds).any(axis=1).mean()
-        assert share <= budget
-        looser = clean_quantile_thresholds(clean_peaks, budget + 0.05)
-        assert (looser <= thresholds).all()  # a larger budget never raises a threshold
+        thresholds = budgeted_thresholds(clean, damaged, budget)
+        assert (clean >= thresholds).any(axis=1).mean() <= budget
+        found.append((damaged >= thresholds).any(axis=1).mean())
+    assert found == sorted(found) and found[-1] > found[0]
 
 
-def test_defect_thresholds_take_the_stricter_of_f1_and_the_budget() -> None:
+def test_a_type_only_damaged_photos_show_is_lowered_for_free() -> None:
+    """Leather-only types never fire on clean garments: their thresholds drop to find every such photo."""
+    clean = np.array([[0.9, 0.1], [0.2, 0.1], [0.3, 0.05], [0.1, 0.1]])
+    damaged = np.array([[0.95, 0.1], [0.2, 0.6], [0.1, 0.4]])
+    thresholds = budgeted_thresholds(clean, damaged, 0.0)
+    assert thresholds[1] == 0.4 and (damaged >= thresholds).any(axis=1).all()
+    assert not (clean >= thresholds).any()
+
+
+def test_defect_thresholds_fit_the_budget_on_clean_photos_and_confidence_above_presence() -> None:
     from training.calibration import defect_thresholds
     from training.feature_cache import CachedFeatures
 
@@ -96,6 +106,8 @@ def test_defect_thresholds_take_the_stricter_of_f1_and_the_budget() -> None:
     clean_peaks = probs[:100, 1:].amax(dim=(2, 3)).numpy()
     assert (clean_peaks >= np.array([presence[t] for t in types])).any(axis=1).mean() <= 0.05
     assert all(confident[t] >= presence[t] for t in types) and set(rules) == set(types)
+    damaged_peaks = probs[100:, 1:].amax(dim=(2, 3)).numpy()
+    assert (damaged_peaks >= np.array([presence[t] for t in types])).any(axis=1).all()
 
 
 def test_clean_grade_bias_is_the_smallest_shift_within_the_budget() -> None:
