@@ -332,7 +332,7 @@ def _listing(
     by_design = frozenset(defect.type for defect in outcome.design_features)
     return ListingResult(
         condition_label=listing.condition_label(outcome.grade, pricing.listing),
-        condition_note=listing.condition_note(defects, by_design),
+        condition_note=listing.condition_note([defect for defect in defects if defect.certain], by_design),
         department=listing.department(pricing.listing.departments, category, facts.material, facts.tags),
     )
 

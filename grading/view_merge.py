@@ -84,7 +84,7 @@ def merge_views(defects: list[ItemDefect]) -> list[ItemDefect]:
 
 def _merge_type(defects: list[ItemDefect]) -> list[ItemDefect]:
     by_photo: dict[str, list[ItemDefect]] = {}
-    for defect in sorted(defects, key=lambda defect: -defect.severity):
+    for defect in sorted(defects, key=lambda defect: (not defect.certain, -defect.severity)):  # certain readings win
         by_photo.setdefault(defect.photo_id, []).append(defect)
     counted_views: list[View] = []
     result = []

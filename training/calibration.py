@@ -12,10 +12,13 @@
   point: the thresholds that find the most damaged validation photos (any type) while at most
   `false_alarm_budget` of the clean validation photos report any defect (`budgeted_thresholds`). The clean
   validation photos are real photos (composited sets decorate only training copies), so the budget holds on
-  real clean garments, not on composites; damaged ones are composited and real (leather, fabric). Without
-  clean or damaged validation photos, the F1-optimal threshold per type.
-- Defect confidence: the same rule at the stricter `confident_false_alarm_budget`; the policy counts a defect
-  below it as uncertain evidence (review), not as a reason to lower the grade.
+  real clean garments, not on composites; damaged ones are composited and real (leather, fabric). Never below
+  the type's F1-optimal threshold: types no clean garment shows (cut, scratch on leather) would otherwise be
+  lowered towards zero, since the budget says nothing about them. Without clean or damaged validation photos,
+  the F1-optimal threshold per type.
+- Defect confidence: the budget rule at the stricter `confident_false_alarm_budget`, never below the presence
+  threshold nor below `MIN_CONFIDENT`; the policy counts a defect below it as uncertain evidence (review), not
+  as a reason to lower the grade.
 - Grade bias: the grade head learns from composited sets where two photos in three are damaged, so on real
   clean garments it leans to worse grades. One bias, added to its ordinal logits from "worse than like_new"
   on, is the smallest shift that grades at most `grade_clean_budget` of the clean validation photos two or
@@ -248,16 +251,21 @@ def defect_thresholds(
     if len(clean) == 0 or len(damaged) == 0:
         rule = "F1-optimal (no clean and damaged validation photos for a false-alarm budget)"
         return f1, dict(f1), {name: rule for name in defect_types}
-    presence_level = budgeted_thresholds(clean, damaged, budgets[0])
+    presence_level = np.maximum(budgeted_thresholds(clean, damaged, budgets[0]), [f1[name] for name in defect_types])
     confident_level = budgeted_thresholds(clean, damaged, budgets[1])
     presence = {name: float(presence_level[k]) for k, name in enumerate(defect_types)}
-    confident = {name: max(presence[name], float(confident_level[k])) for k, name in enumerate(defect_types)}
+    confident = {
+        name: max(presence[name], float(confident_level[k]), MIN_CONFIDENT) for k, name in enumerate(defect_types)
+    }
     found = float((damaged >= presence_level).any(axis=1).mean())
     rule = (
         f"most damaged photos found ({found:.1%} of {len(damaged)}) with at most {budgets[0]:.0%} of {len(clean)} "
-        "clean photos reporting any defect"
+        "clean photos reporting any defect, never below the type's F1-optimal threshold"
     )
     return presence, confident, {name: rule for name in defect_types}
+
+
+MIN_CONFIDENT = 0.5  # a defect the model gives less than even odds never lowers a grade, whatever the budget
 
 
 def _damaged_rows(cache: CachedFeatures) -> np.ndarray:

@@ -103,6 +103,18 @@ def test_an_uncertain_defect_is_reviewed_and_never_lowers_the_grade() -> None:
     assert [(d.type, d.certain) for d in result.defects] == [(DefectType.STAIN, False)]
     assert result.decision is Decision.REVIEW and ReviewReason.UNCERTAIN_DEFECT in codes(result)
     assert result.price.voucher.cash == grade(KIOSK, [evidence("p", View.UNSPECIFIED)]).price.voucher.cash
+    assert result.listing.condition_note == NO_DEFECTS_NOTE  # a listing never names what the model is unsure of
+
+
+def test_a_worse_uncertain_reading_never_hides_a_certain_one_in_an_overlapping_photo() -> None:
+    metadata = fake.metadata()
+    strict = metadata.thresholds.model_copy(update={"defect_confident": dict.fromkeys(fake.DEFECT_TYPES, 0.95)})
+    bundle = metadata.model_copy(update={"thresholds": strict})
+    sure_small = (DefectType.STAIN, slice(5, 6), slice(5, 6), 0.99)
+    photos = [evidence("f", View.FRONT, blobs=[sure_small]), evidence("d", View.DETAIL, blobs=[BIG_STAIN])]
+    result = grade_item(STATION, photos, bundle, fake.policy(), fake.pricing(), when=JULY)
+    assert {(d.photo_id, d.certain, d.counted) for d in result.defects} == {("f", True, True), ("d", False, False)}
+    assert result.grade.floor.applied and result.grade.name == "excellent"
 
 
 def test_an_uncertain_hole_in_leather_does_not_reject_alone() -> None:

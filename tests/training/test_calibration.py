@@ -108,6 +108,29 @@ def test_defect_thresholds_fit_the_budget_on_clean_photos_and_confidence_above_p
     assert all(confident[t] >= presence[t] for t in types) and set(rules) == set(types)
     damaged_peaks = probs[100:, 1:].amax(dim=(2, 3)).numpy()
     assert (damaged_peaks >= np.array([presence[t] for t in types])).any(axis=1).all()
+    assert all(confident[t] >= 0.5 for t in types)
+
+
+def test_a_type_no_clean_photo_constrains_keeps_its_f1_threshold() -> None:
+    """Without clean photos of a type's domain the budget says nothing: the threshold must not sink to zero."""
+    from training.calibration import defect_thresholds
+    from training.feature_cache import CachedFeatures
+
+    count = 70
+    clean = torch.zeros(count, dtype=torch.bool)
+    clean[:30] = True
+    defect_map = torch.zeros(count, 4, 4, dtype=torch.uint8)
+    defect_map[30:50, 1, 1] = 1  # stains, whose hole channel reads 0.03
+    defect_map[50:, 1, 1] = 2  # holes: 15 clear, 5 weak readings the budget alone would chase to 0.02
+    probs = torch.full((count, 3, 4, 4), 0.01)
+    probs[30:50, 1, 1, 1], probs[30:50, 2, 1, 1] = 0.9, 0.03
+    probs[50:65, 2, 1, 1], probs[65:, 2, 1, 1] = 0.9, 0.02
+    empty = torch.zeros(count)
+    cache = CachedFeatures(
+        empty, empty, empty, empty, empty, empty, torch.ones(count, dtype=torch.bool), clean, defect_map, empty, empty
+    )
+    presence, _, _ = defect_thresholds(probs, cache, ["stain", "hole"], (0.05, 0.01))
+    assert presence["hole"] > 0.4  # the F1 cut between the clear holes (0.9) and the stains' readings (0.03)
 
 
 def test_clean_grade_bias_is_the_smallest_shift_within_the_budget() -> None:

@@ -9,8 +9,9 @@ Hard negatives: with `design_share` the clean copy of a training photo carries p
 (prints, buttons, appliqué eyes, lettering, stripes, embroidery; `design_elements`) and stays clean, and with
 `design_on_damaged` a damaged copy carries them too, so "something was painted" never means "damaged".
 Validation and test clean copies stay as photographed: calibration and evaluation read real clean photos.
-A photo a person audited as damaged (`datasets/audits`) keeps its copies, but its clean copy is marked not
-annotated for defects (`defects: None`, no grade): real wear must not be taught, or calibrated, as clean.
+A photo a person audited as damaged (`datasets/audits`) keeps its copies, but none is annotated for defects
+(`defects: None`, no grade): its masks would label the real wear as background, and real wear must not be
+taught, or calibrated, as clean.
 """
 
 from __future__ import annotations
@@ -140,8 +141,8 @@ def _write_item(
     Image.fromarray((image * 255).round().astype(np.uint8)).save(photo_path, quality=job.settings.jpeg_quality)
     defects = [_write_mask(job.out, name, index, defect, value) for index, (defect, value) in enumerate(painted)]
     grade = GradeLabel(value=grade_for([(defect.type, value) for defect, value in painted]).value)
-    if copy == 0 and job.audited_damaged:
-        defects, grade = None, None  # real, unlabelled damage: neither clean nor gradeable
+    if job.audited_damaged:
+        defects, grade = None, None  # real, unlabelled damage: its masks would call that wear background
     height, width = image.shape[:2]
     photo = Photo(
         path=f"photos/{name}.jpg",

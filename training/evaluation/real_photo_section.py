@@ -168,7 +168,8 @@ def _notes(graded, clean, damaged, rules: GradingRules) -> tuple[str, ...]:
         "audited 'unclear' are left out), each graded as a one-photo kiosk item with its category declared, "
         f"policy {rules.policy.version}, pricing {rules.pricing.version}, month {PRICING_DATE:%B}.",
         "False alarm: at least one defect reported at the bundle's thresholds. Underpaid: a cash offer below a "
-        f"clean item's ({CLEAN_GRADE.value}) for the same category and brand. Listed: not sent to review.",
+        f"clean item's ({CLEAN_GRADE.value}) for the same category and brand. Listed: decided without review (listed "
+        "or rejected).",
     )
 
 
