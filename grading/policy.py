@@ -188,8 +188,8 @@ class UnexplainedGrade(_Strict):
     """A model grade `steps` or more below what the item's certain defects explain is not trusted alone.
 
     The evidence grade is the strongest floor of the certain defects, or `clean_grade` when there are none; the
-    item goes to review and, until a person decides, keeps the grade `steps - 1` below the evidence grade (a
-    kiosk never offers less on evidence the model cannot point at).
+    item goes to review and, until a person decides, keeps the grade `steps - 1` below the evidence grade (on
+    evidence the model cannot point at, a kiosk offers at most `steps - 1` grade steps less).
     """
 
     steps: int = Field(2, ge=1)

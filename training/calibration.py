@@ -55,7 +55,7 @@ class CalibrationResult:
     anomaly_rule: dict[str, str]  # per category name: how its distance was chosen
     defect_presence: dict[str, float]
     defect_confident: dict[str, float]
-    defect_rule: dict[str, str]
+    defect_rule: str
     grade_bias: float
     counterfeit_above: float
     authentic_below: float
@@ -92,7 +92,7 @@ def calibrate(
     good_percentile: float,
     target_precision: float,
     bank_weight: float = 0.25,
-    budgets: tuple[float, float] = (0.04, 0.01),
+    budgets: tuple[float, float] = (0.03, 0.01),
     grade_clean_budget: float | None = None,
 ) -> CalibrationResult:
     """Fit every calibration on the validation cache; `budgets` are the false-alarm budgets on clean photos
@@ -243,14 +243,13 @@ def _category_distance(scores, clean, defective, good_percentile: float) -> tupl
 
 def defect_thresholds(
     probabilities: torch.Tensor, cache: CachedFeatures, defect_types: list[str], budgets: tuple[float, float]
-) -> tuple[dict[str, float], dict[str, float], dict[str, str]]:
-    """Presence and confidence thresholds per type, and how each type's presence threshold was chosen."""
+) -> tuple[dict[str, float], dict[str, float], str]:
+    """Presence and confidence thresholds per type, and how the presence thresholds were chosen."""
     f1 = _defect_presence(probabilities, cache, defect_types)
     peaks = probabilities[:, 1:].amax(dim=(2, 3)).numpy()
     clean, damaged = peaks[cache.clean.numpy()], peaks[_damaged_rows(cache)]
     if len(clean) == 0 or len(damaged) == 0:
-        rule = "F1-optimal (no clean and damaged validation photos for a false-alarm budget)"
-        return f1, dict(f1), {name: rule for name in defect_types}
+        return f1, dict(f1), "F1-optimal per type (no clean and damaged validation photos for a false-alarm budget)"
     presence_level = np.maximum(budgeted_thresholds(clean, damaged, budgets[0]), [f1[name] for name in defect_types])
     confident_level = budgeted_thresholds(clean, damaged, budgets[1])
     presence = {name: float(presence_level[k]) for k, name in enumerate(defect_types)}
@@ -262,7 +261,7 @@ def defect_thresholds(
         f"most damaged photos found ({found:.1%} of {len(damaged)}) with at most {budgets[0]:.0%} of {len(clean)} "
         "clean photos reporting any defect, never below the type's F1-optimal threshold"
     )
-    return presence, confident, {name: rule for name in defect_types}
+    return presence, confident, rule
 
 
 MIN_CONFIDENT = 0.5  # a defect the model gives less than even odds never lowers a grade, whatever the budget

@@ -105,7 +105,7 @@ def test_defect_thresholds_fit_the_budget_on_clean_photos_and_confidence_above_p
     presence, confident, rules = defect_thresholds(probs, cache, types, (0.05, 0.01))
     clean_peaks = probs[:100, 1:].amax(dim=(2, 3)).numpy()
     assert (clean_peaks >= np.array([presence[t] for t in types])).any(axis=1).mean() <= 0.05
-    assert all(confident[t] >= presence[t] for t in types) and set(rules) == set(types)
+    assert all(confident[t] >= presence[t] for t in types) and "at most 5% of 100 clean photos" in rules
     damaged_peaks = probs[100:, 1:].amax(dim=(2, 3)).numpy()
     assert (damaged_peaks >= np.array([presence[t] for t in types])).any(axis=1).all()
     assert all(confident[t] >= 0.5 for t in types)

@@ -6,8 +6,9 @@ the original's id as its `group`, so a split never separates an original from it
 clean copy is re-encoded like the composites, so JPEG re-encoding never tells the two apart.
 
 Hard negatives: with `design_share` the clean copy of a training photo carries painted design elements
-(prints, buttons, appliqué eyes, lettering, stripes, embroidery; `design_elements`) and stays clean, and with
-`design_on_damaged` a damaged copy carries them too, so "something was painted" never means "damaged".
+(prints, buttons, appliqué eyes, lettering, stripes, embroidery, labels, tags, marl; `design_elements`) and
+stays clean, and with `design_on_damaged` a damaged copy carries them too, so "something was painted" never
+means "damaged".
 Validation and test clean copies stay as photographed: calibration and evaluation read real clean photos.
 A photo a person audited as damaged (`datasets/audits`) keeps its copies, but none is annotated for defects
 (`defects: None`, no grade): its masks would label the real wear as background, and real wear must not be
@@ -63,7 +64,7 @@ class _Job:
     item: Item
     out: Path
     settings: CompositeSettings
-    audited_damaged: bool = False  # a person saw real damage on the photo: its clean copy is not clean
+    audited_damaged: bool = False  # a person saw real damage on the photo: none of its copies is annotated
 
 
 def composite_set(
