@@ -7,7 +7,7 @@ INSTALL_STAMP := $(VENV)/.installed-$(shell cat pyproject.toml requirements/cons
 .PHONY: setup run photos browser test lint format bench default-bundle
 PORT ?= 8000
 DATA ?= var/service
-VERSION ?= 0.3.0
+VERSION ?= 0.4.0
 
 setup: $(INSTALL_STAMP)
 
@@ -50,16 +50,20 @@ CANDIDATE := var/bundles/default-candidate
 EVALUATIONS := --metrics composited=var/reports/default-composited/metrics.json \
 	--metrics clothing=var/reports/default-clothing/metrics.json \
 	--metrics leather_boxes=var/reports/default-leather_boxes/metrics.json \
-	--metrics fabric_boxes=var/reports/default-fabric_boxes/metrics.json
+	--metrics fabric_boxes=var/reports/default-fabric_boxes/metrics.json \
+	--metrics sneakers=var/reports/default-sneakers/metrics.json
 
 default-bundle: setup
 	$(SL) data import --catalog clothing-small
 	$(SL) data import --catalog leather-defects-boxes
 	$(SL) data import --catalog fabric-defects-boxes
+	$(SL) data import --catalog sneakers-auth
 	$(SL) data split $(MANIFESTS)/leather-defects-boxes.jsonl --mode ratios --ratios 0.8,0.1,0.1 \
 		--out $(MANIFESTS)/leather-defects-boxes.split.jsonl
 	$(SL) data split $(MANIFESTS)/fabric-defects-boxes.jsonl --mode ratios --ratios 0.6,0.2,0.2 \
 		--out $(MANIFESTS)/fabric-defects-boxes.split.jsonl
+	$(SL) data split $(MANIFESTS)/sneakers-auth.jsonl --transformed-copies \
+		--out $(MANIFESTS)/sneakers-auth.split.jsonl
 	$(SL) data composite --manifest $(MANIFESTS)/clothing-small.jsonl --out var/composited \
 		--contact-sheet datasets/docs/composite_contact_sheet.png
 	$(SL) model train --config training/recipes/default.yaml
@@ -71,5 +75,7 @@ default-bundle: setup
 		--out var/reports/default-leather_boxes
 	$(SL) model evaluate --bundle $(CANDIDATE) --manifest $(MANIFESTS)/fabric-defects-boxes.split.jsonl \
 		--out var/reports/default-fabric_boxes
+	$(SL) model evaluate --bundle $(CANDIDATE) --manifest $(MANIFESTS)/sneakers-auth.split.jsonl \
+		--out var/reports/default-sneakers
 	$(SL) model export --run var/runs/default --out $(CANDIDATE) --name default --version $(VERSION) $(EVALUATIONS)
 	$(SL) model promote --candidate $(CANDIDATE) --target grading/bundles/default

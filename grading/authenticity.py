@@ -5,9 +5,10 @@ confirms. Signals:
 
 - reference similarity: the item's best cosine similarity between any of its photos' embeddings and any
   enrolled authentic reference of its product line (embeddings are L2-normalised, so cosine = dot product);
-- supervised score: the largest per-photo `counterfeit_prob`, against the bundle's `counterfeit_above` and
-  `authentic_below` (bundles 0.1.0 and 0.2.0 set 1.0 and 0.0: the head was trained without counterfeits and
-  never decides).
+- supervised score: the item's counterfeit probability, `item_counterfeit_probability` of its photos' (the
+  mean: one merge rule for the service, calibration and evaluation), against the bundle's `counterfeit_above`
+  and `authentic_below` (bundles 0.1.0 to 0.3.0 set 1.0 and 0.0: their head was trained without counterfeits
+  and never decides).
 
 Suspected when either signal is suspicious; authentic when the similarity reaches the policy's threshold (or, with
 no references, the supervised score is clearly low) and nothing is suspicious; inconclusive otherwise.
@@ -84,6 +85,16 @@ class ReferenceGallery:
             return cls({name: data[name] for name in data.files})
 
 
+def item_counterfeit_probability(photo_probabilities: np.ndarray) -> float:
+    """One item's counterfeit probability from its photos': their mean.
+
+    The mean, not the maximum: with the maximum every extra photo can only raise the score, so a genuine pair
+    photographed from six angles would be flagged more often than the same pair from one (a per-photo false
+    alarm rate of 5% becomes about 26% over six photos), and the band fitted on single photos would not hold.
+    """
+    return float(np.mean(np.asarray(photo_probabilities, dtype=np.float64)))
+
+
 @dataclass(frozen=True)
 class AuthenticityAssessment:
     verdict: AuthenticityVerdict
@@ -108,7 +119,7 @@ def assess(
     references for the product line the item is `not_checked`.
     """
     references = gallery.count(product_line) if gallery is not None else 0
-    probability = float(np.max(counterfeit_probs))
+    probability = item_counterfeit_probability(counterfeit_probs)
     similarity = gallery.similarity(product_line, embeddings) if gallery is not None and references else None
     if not requested and references == 0:
         return AuthenticityAssessment(AuthenticityVerdict.NOT_CHECKED, probability, None, 0)

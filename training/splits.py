@@ -31,6 +31,7 @@ from pathlib import Path
 from grading.manifest import Item
 from grading.vocabulary import Split
 from training.near_duplicates import DEFAULT_MAX_DISTANCE, DuplicateGroups, PhotoRef, find_duplicates, photo_refs
+from training.transformed_copies import transformed_copy_pairs
 from training.union_find import UnionFind
 
 PROTECTION_ORDER = (Split.TEST, Split.VALIDATION, Split.TRAIN)  # most protected first
@@ -69,6 +70,7 @@ class SplitOptions:
     max_distance: int = DEFAULT_MAX_DISTANCE
     on_leak: LeakPolicy = LeakPolicy.MOVE
     on_conflict: ConflictPolicy = ConflictPolicy.KEEP
+    transformed_copies: bool = False  # also join rotated/mirrored/cropped copies (training.transformed_copies)
 
     def __post_init__(self) -> None:
         if len(self.ratios) != 3 or min(self.ratios) < 0 or abs(sum(self.ratios) - 1.0) > 1e-6:
@@ -113,6 +115,7 @@ class SplitReport:
     items: int
     exact_duplicate_groups: int
     near_duplicate_groups: int
+    transformed_copy_pairs: int
     split_groups: int
     merged_groups: int
     leaking_groups: int
@@ -139,15 +142,19 @@ def split_manifest_items(
         duplicates = find_duplicates(photos, options.max_distance, progress=progress)
     conflicts = label_conflicts(items, photos, duplicates.exact)
     dropped = _conflict_drops(items, conflicts, options)
-    groups = split_groups(items, photos, duplicates.near, exclude=set(dropped))
+    copies = transformed_copy_pairs([p.path for p in photos], progress) if options.transformed_copies else []
+    near = _joined(len(photos), duplicates.near, copies)
+    groups = split_groups(items, photos, near, exclude=set(dropped))
     assignment, leaking = _assign(items, groups, options)
     dropped |= {index: "its group spans splits (--on-leak drop)" for index, s in assignment.items() if s is None}
+    items = _grouped(items, groups)
     kept = [_with_split(item, assignment[index]) for index, item in enumerate(items) if index not in dropped]
     report = SplitReport(
         options=options,
         items=len(items),
         exact_duplicate_groups=len(duplicates.exact),
         near_duplicate_groups=len(duplicates.near),
+        transformed_copy_pairs=len(copies),
         split_groups=len(groups),
         merged_groups=sum(len(group) > 1 for group in groups),
         leaking_groups=leaking,
@@ -158,6 +165,30 @@ def split_manifest_items(
         after=split_counts(kept),
     )
     return kept, report
+
+
+def _joined(count: int, near: Sequence[tuple[int, ...]], pairs: Sequence[tuple[int, int]]) -> list[tuple[int, ...]]:
+    """Photo groups joining the near-duplicate groups and the transformed-copy pairs."""
+    if not pairs:
+        return list(near)
+    sets = UnionFind(count)
+    for group in near:
+        sets.union_all(group)
+    for first, second in pairs:
+        sets.union(first, second)
+    return [group for group in sets.groups() if len(group) > 1]
+
+
+def _grouped(items: Sequence[Item], groups: Sequence[tuple[int, ...]]) -> list[Item]:
+    """Items joined with others only by duplicate photos get a `group` naming the first of them, so later steps
+    (evaluation's item-level figures) know which items show one source photo."""
+    items = list(items)
+    for group in groups:
+        if len(group) > 1 and all(items[index].group is None for index in group):
+            name = f"copies-of/{items[group[0]].id}"
+            for index in group:
+                items[index] = items[index].model_copy(update={"group": name})
+    return items
 
 
 def label_of(item: Item) -> str:
@@ -291,7 +322,8 @@ def format_report(report: SplitReport, show: int = 10) -> str:
         f"mode {options.mode}, seed {options.seed}, near-duplicate distance <= {options.max_distance} bits, "
         f"on leak: {options.on_leak}, on conflict: {options.on_conflict}",
         f"items: {report.items}; exact-duplicate photo groups: {report.exact_duplicate_groups}; "
-        f"near-duplicate photo groups (exact included): {report.near_duplicate_groups}",
+        f"near-duplicate photo groups (exact included): {report.near_duplicate_groups}; "
+        f"transformed-copy pairs: {report.transformed_copy_pairs}",
         f"split groups: {report.split_groups} ({report.merged_groups} join 2+ items); "
         f"groups spanning source splits: {report.leaking_groups}",
         f"items moved: {len(report.moved)}; dropped: {len(report.dropped)}; label conflicts: {len(report.conflicts)}",

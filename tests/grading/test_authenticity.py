@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from grading.authenticity import AuthenticityVerdict, ReferenceGallery, assess
+from grading.authenticity import AuthenticityVerdict, ReferenceGallery, assess, item_counterfeit_probability
 from grading.policy import AuthenticityPolicy
 
 POLICY = AuthenticityPolicy(authentic_similarity_at_least=0.9, suspect_similarity_below=0.5)
@@ -64,3 +64,11 @@ def test_gallery_normalises_counts_and_round_trips(tmp_path: Path) -> None:
 def test_references_of_another_dimension_ask_for_re_enrolment() -> None:
     with pytest.raises(ValueError, match="enrolled with another model bundle; re-enroll"):
         gallery().similarity("line", np.ones((2, 4)))
+
+
+def test_an_item_is_scored_by_the_mean_of_its_photos_so_more_photos_do_not_raise_suspicion() -> None:
+    assert item_counterfeit_probability(np.array([0.2, 0.4, 0.9])) == pytest.approx(0.5)
+    photos = np.array([[1.0, 0.0, 0.0]] * 3)
+    one_bad_angle = assess(photos, np.array([0.05, 0.05, 0.95]), "line", True, None, 0.9, 0.1, POLICY)
+    assert one_bad_angle.counterfeit_probability == pytest.approx(1.05 / 3)
+    assert one_bad_angle.verdict is AuthenticityVerdict.INCONCLUSIVE

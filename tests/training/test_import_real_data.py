@@ -61,3 +61,13 @@ def test_shoes_auth_fake(shared_datasets: Path, tmp_path: Path) -> None:
     assert summary.per_authenticity == {"authentic": 219, "counterfeit": 212}
     splits = Counter(str(item.split) for item in read_manifest(out))
     assert splits == {"train": 329, "test": 102}
+
+
+def test_sneakers_auth(shared_datasets: Path, tmp_path: Path) -> None:
+    summary, out = import_shared("sneakers-auth", shared_datasets, tmp_path)
+    assert summary.items == 3848
+    assert summary.per_authenticity == {"authentic": 1809, "counterfeit": 2039}
+    items = read_manifest(out)
+    assert Counter(item.product_line for item in items) == {"af1": 2009, "aj1": 1839}
+    assert {item.category for item in items} == {"shoes"}
+    assert Counter(str(item.split) for item in items) == {"train": 2695, "validation": 769, "test": 384}

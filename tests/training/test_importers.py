@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
 from pathlib import Path
@@ -353,3 +354,31 @@ def test_roboflow_export_names_group_copies_of_one_source_photo() -> None:
     second = Path("Borello_0009_Fuchsia-1-_jpg.rf.17adafdc9b95a08b229721f69bba47a6.jpg")
     assert roboflow_source_name(first) == roboflow_source_name(second) == "Borello_0009_Fuchsia-1-"
     assert roboflow_source_name(Path("S7.jpeg")) is None
+
+
+def test_class_folders_with_an_item_label_map_fill_category_authenticity_and_product_line(tmp_path: Path) -> None:
+    fixture = make_class_folders(tmp_path)
+    (tmp_path / "item_map.yaml").write_text(
+        "field: item\nmap:\n"
+        "  dress: {category: shoes, authenticity: counterfeit, product_line: af1}\n"
+        "  t-shirt: {category: shoes, authenticity: authentic, product_line: aj1}\n"
+    )
+    items, _ = run_import(dataclasses.replace(fixture, label_map=tmp_path / "item_map.yaml"), tmp_path / "m.jsonl")
+    labels = {(item.category, item.authenticity, item.product_line) for item in items}
+    assert labels == {("shoes", Authenticity.COUNTERFEIT, "af1"), ("shoes", Authenticity.AUTHENTIC, "aj1")}
+
+
+@pytest.mark.parametrize(
+    ("entry", "message"),
+    [
+        ("fake_af1: counterfeit", "give a mapping"),
+        ("fake_af1: {colour: red}", "sets \\['colour'\\]"),
+        ("fake_af1: {authenticity: fake}", "not a valid authenticity"),
+        ("fake_af1: {product_line: ''}", "non-empty"),
+    ],
+)
+def test_item_label_maps_say_what_to_fix(entry: str, message: str, tmp_path: Path) -> None:
+    path = tmp_path / "map.yaml"
+    path.write_text(f"field: item\nmap:\n  {entry}\n")
+    with pytest.raises(LabelMapError, match=message):
+        load_label_map(path)

@@ -167,3 +167,23 @@ def test_carve_gives_leather_masks_a_validation_split(shared_datasets: Path, tmp
     assert report.after["test"] == 34 and 20 <= report.after["validation"] <= 33
     test_before = {entry.id for entry in items if entry.split is Split.TEST}
     assert {entry.id for entry in kept if entry.split is Split.TEST} == test_before
+
+
+@pytest.mark.real_data
+def test_transformed_copies_join_one_split_and_name_their_group(shared_datasets: Path, tmp_path: Path) -> None:
+    """A rotated copy in train of a test photo (sneakers-auth's own) moves to test; both are named as one group."""
+    items = simple_items(tmp_path, 4, Split.TRAIN, first_seed=60)
+    shutil.copy(shared_datasets / "sneakers-auth/test/fake_af1/0249.jpg", tmp_path / "pair.jpg")
+    shutil.copy(shared_datasets / "sneakers-auth/train/fake_af1/0248.jpg", tmp_path / "pair_rotated.jpg")
+    items += [item("pair-test", [photo_entry(tmp_path / "pair.jpg", tmp_path)], Split.TEST)]
+    items += [item("pair-train", [photo_entry(tmp_path / "pair_rotated.jpg", tmp_path)], Split.TRAIN)]
+    manifest = tmp_path / "m.jsonl"
+    write_manifest(items, manifest)
+    without, _ = split_manifest_items(items, manifest, SplitOptions(), progress=False)
+    assert _splits(without)["pair-train"] == Split.TRAIN  # pHash misses the rotated copy
+    kept, report = split_manifest_items(items, manifest, SplitOptions(transformed_copies=True), progress=False)
+    assert report.transformed_copy_pairs == 1
+    assert _splits(kept)["pair-train"] == _splits(kept)["pair-test"] == Split.TEST
+    groups = {entry.id: entry.group for entry in kept}
+    assert groups["pair-train"] == groups["pair-test"] == "copies-of/pair-test"
+    assert all(groups[entry.id] is None for entry in items[:4])

@@ -8,10 +8,12 @@ report, never silently dropped.
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import dataclass
 from typing import NamedTuple
 
 import numpy as np
 
+from grading.authenticity import item_counterfeit_probability
 from grading.bundle import BundleMetadata
 from grading.grade_decision import median_grade
 from grading.vocabulary import Authenticity
@@ -217,18 +219,26 @@ def grade_section(predictions: Predictions, metadata: BundleMetadata) -> Section
 
 
 def authenticity_section(predictions: Predictions, metadata: BundleMetadata) -> Section:
-    """Counterfeit probability per item; decided at the middle of the bundle's abstain band."""
+    """Counterfeit probability per evaluation item: manifest items joined by `group` (the photos of one pair, or
+    copies of one photo joined by `data split --transformed-copies`), merged by the service's own rule
+    (`grading.authenticity.item_counterfeit_probability`); photo-level AUROC beside it."""
     decided = {Authenticity.AUTHENTIC: 0, Authenticity.COUNTERFEIT: 1}
-    rows = np.array([row for row, item in enumerate(predictions.items) if item.authenticity in decided], dtype=int)
-    if len(rows) == 0:
+    groups, mixed = authenticity_groups(predictions, decided)
+    if not groups:
         return skipped(Task.AUTHENTICITY, "no item in the split is labeled authentic or counterfeit")
-    truth = np.array([decided[predictions.items[row].authenticity] for row in rows])
-    probability = predictions.item_mean(predictions.outputs.counterfeit_prob)[rows]
+    photo_rows = [row for group in groups for row in group.rows]
+    photo_truth = np.array([group.truth for group in groups for _ in group.rows])
+    photo_probability = predictions.outputs.counterfeit_prob[photo_rows]
+    truth = np.array([group.truth for group in groups])
+    probability = np.array(
+        [item_counterfeit_probability(predictions.outputs.counterfeit_prob[group.rows]) for group in groups]
+    )
     band = metadata.thresholds
     threshold = (band.authentic_below + band.counterfeit_above) / 2
     correct = (probability >= threshold) == truth.astype(bool)
     confidence = np.abs(probability - threshold)
     metrics = {"auroc": auroc(truth, probability), "average_precision": average_precision(truth, probability)}
+    metrics["photo_auroc"] = auroc(photo_truth, photo_probability)
     metrics |= {
         f"accuracy_at_{round(r * 100)}pct_abstain": accuracy_after_abstaining(correct, confidence, r)
         for r in ABSTAIN_RATES
@@ -239,22 +249,51 @@ def authenticity_section(predictions: Predictions, metadata: BundleMetadata) -> 
         said = "counterfeit" if probability[k] >= threshold else "authentic"
         return (
             f"authenticity: labeled {'counterfeit' if truth[k] else 'authentic'}, model says {said} "
-            f"(counterfeit probability {probability[k]:.2f})"
+            f"(counterfeit probability {probability[k]:.2f} over {len(groups[k].rows)} photo(s))"
         )
 
-    scored = Scored(np.zeros(len(rows)), confidence, correct)
+    scored = Scored(np.zeros(len(groups)), confidence, correct)
+    first_items = np.array([predictions.refs[group.rows[0]].item for group in groups])
     return Section(
         Task.AUTHENTICITY,
         metrics=metrics,
-        headline=("auroc", "accuracy_at_0pct_abstain", "accuracy_at_10pct_abstain"),
+        headline=("auroc", "bundle_band_accuracy_on_decided", "bundle_band_review_share", "photo_auroc"),
         notes=(
-            f"Decision: counterfeit when the item's mean counterfeit probability is at least {threshold:g} (the "
-            "middle of the bundle's abstain band); abstaining sets aside the items closest to it.",
+            f"{len(groups)} items from {len(photo_rows)} photos: manifest items sharing a `group` are one item, "
+            "scored with the service's merge rule (the mean of the photos' counterfeit probabilities). "
+            f"{mixed} group(s) whose photos carry both labels were left out.",
+            f"Decision: counterfeit when the item's probability is at least {threshold:g} (the middle of the "
+            f"bundle's abstain band {band.authentic_below:g}-{band.counterfeit_above:g}); the bundle's own verdict "
+            "sends the band to review.",
         ),
         figures=tuple(_authenticity_figures(truth, probability, correct, confidence, threshold, metrics)),
-        errors=worst_wrong(predictions, rows, scored, describe),
+        errors=worst_wrong(predictions, first_items, scored, describe),
         details={"decision_threshold": threshold, "band": [band.authentic_below, band.counterfeit_above]},
     )
+
+
+@dataclass(frozen=True)
+class AuthenticityGroup:
+    """One evaluation item: photo rows of manifest items sharing a group, and its label (1 counterfeit)."""
+
+    rows: list[int]
+    truth: int
+
+
+def authenticity_groups(predictions: Predictions, decided: dict) -> tuple[list[AuthenticityGroup], int]:
+    """Evaluation items with one authenticity label, and the number of groups left out for mixed labels."""
+    rows_by_group: dict[str, list[int]] = {}
+    labels_by_group: dict[str, set[int]] = {}
+    for row, ref in enumerate(predictions.refs):
+        item = predictions.items[ref.item]
+        if item.authenticity not in decided:
+            continue
+        key = item.group or item.id
+        rows_by_group.setdefault(key, []).append(row)
+        labels_by_group.setdefault(key, set()).add(decided[item.authenticity])
+    single = [key for key in rows_by_group if len(labels_by_group[key]) == 1]
+    groups = [AuthenticityGroup(rows_by_group[key], next(iter(labels_by_group[key]))) for key in single]
+    return groups, len(rows_by_group) - len(single)
 
 
 def _band_metrics(probability: np.ndarray, correct: np.ndarray, below: float, above: float) -> dict[str, Metric]:

@@ -15,8 +15,9 @@ DESCRIPTION = """\
 class_folders  one folder per class, optionally inside split folders; one photo = one item.
     ROOT/train/dress/0001.jpg   ROOT/validation/dress/0002.jpg   (or ROOT/dress/0001.jpg)
     Split folders: train|training, validation|valid|val|dev, test|testing. The label map's 'field:'
-    says what the class folder names fill: category (clothing-small) or authenticity (shoes-auth-fake:
-    auth -> authentic, fake -> counterfeit). Photos are not annotated for defects.
+    says what the class folder names fill: category (clothing-small), authenticity (shoes-auth-fake:
+    auth -> authentic, fake -> counterfeit) or several item fields at once (`field: item`, sneakers-auth:
+    fake_af1 -> shoes, counterfeit, product line af1). Photos are not annotated for defects.
     e.g. secondlook data import class_folders ../shared/datasets/clothing-small \\
              --label-map datasets/label_maps/clothing-small.yaml --license CC0-1.0 --out var/manifests/cs.jsonl"""
 
@@ -24,16 +25,17 @@ class_folders  one folder per class, optionally inside split folders; one photo 
 @register("class_folders", description=DESCRIPTION)
 def import_class_folders(root: Path, context: ImportContext) -> Iterator[ItemDraft]:
     label_map = context.require_label_map("class_folders")
-    label_map.require_field(LabelField.CATEGORY, LabelField.AUTHENTICITY)
+    label_map.require_field(LabelField.CATEGORY, LabelField.AUTHENTICITY, LabelField.ITEM)
     for split, split_root in split_folders(root):
         for class_folder in subfolders(split_root):
             yield from _class_items(root, class_folder, split, label_map)
 
 
 def _class_items(root: Path, folder: Path, split: Split | None, label_map: LabelMap) -> Iterator[ItemDraft]:
-    value = label_map.lookup(folder.name, where=str(folder))
-    if value is None:
+    labels = label_map.item_labels(folder.name, where=str(folder))
+    if labels is None:
         return
-    labels = {"category": value} if label_map.field is LabelField.CATEGORY else {"authenticity": Authenticity(value)}
+    if "authenticity" in labels:
+        labels = labels | {"authenticity": Authenticity(labels["authenticity"])}
     for photo in list_photos(folder):
         yield ItemDraft(key=key_of(photo, root), photos=(PhotoDraft(path=photo),), split=split, **labels)

@@ -36,6 +36,7 @@ class ItemDraft:
     split: Split | None = None
     category: str | None = None
     authenticity: Authenticity = Authenticity.UNKNOWN
+    product_line: str | None = None
     group: str | None = None  # items sharing it always land in one split (e.g. one source photo)
 
 

@@ -2,11 +2,17 @@
 
 A label map says which manifest field the source names fill and how each name maps::
 
-    field: defect_type          # defect_type | category | authenticity
+    field: defect_type          # defect_type | category | authenticity | item
     map:
       Bacterial Injury: surface_flaw
       Hole: hole
     ignore: [logo]              # optional: source names that are deliberately not labels
+
+With `field: item` a name fills several item fields at once (category, authenticity, product_line)::
+
+    field: item
+    map:
+      fake_af1: {category: shoes, authenticity: counterfeit, product_line: af1}
 
 A name that is neither mapped nor ignored is an error naming the label map, the name and where it was
 seen, never silently dropped. Values are checked against `DefectType` or `Authenticity` when loading.
@@ -30,7 +36,10 @@ class LabelField(StrEnum):
     DEFECT_TYPE = "defect_type"
     CATEGORY = "category"
     AUTHENTICITY = "authenticity"
+    ITEM = "item"  # each name maps to several item fields (ITEM_FIELDS)
 
+
+ITEM_FIELDS = ("category", "authenticity", "product_line")
 
 _VALUE_SETS: dict[LabelField, type[StrEnum]] = {
     LabelField.DEFECT_TYPE: DefectType,
@@ -43,11 +52,18 @@ class LabelMap:
     """A loaded, checked label map; `path` is kept so every error can name the file to edit."""
 
     field: LabelField
-    mapping: dict[str, str]
+    mapping: dict[str, str | dict[str, str]]
     ignore: frozenset[str]
     path: Path
 
-    def lookup(self, name: str, where: str) -> str | None:
+    def item_labels(self, name: str, where: str) -> dict[str, str] | None:
+        """The item fields a source name fills (`field: item` maps name a mapping, the others one field)."""
+        value = self.lookup(name, where)
+        if value is None or isinstance(value, dict):
+            return value
+        return {self.field.value: value}
+
+    def lookup(self, name: str, where: str) -> str | dict[str, str] | None:
         """The project value for a source name, or None if the map ignores it; `where` names the source file."""
         if name in self.mapping:
             return self.mapping[name]
@@ -99,11 +115,35 @@ def _parse_field(value: object, path: Path) -> LabelField:
         raise LabelMapError(f"{path}: 'field: {value}' is not one of {valid}") from None
 
 
-def _check_value(value: object, name: str, label_field: LabelField, path: Path) -> str:
+def _check_value(value: object, name: str, label_field: LabelField, path: Path) -> str | dict[str, str]:
+    if label_field is LabelField.ITEM:
+        return _check_item_value(value, name, path)
     if not isinstance(value, str) or not value.strip():
         raise LabelMapError(f"{path}: '{name}' maps to {value!r}; give a non-empty {label_field.value} name")
     allowed = _VALUE_SETS.get(label_field)
     if allowed is not None and value not in {member.value for member in allowed}:
         valid = ", ".join(member.value for member in allowed)
         raise LabelMapError(f"{path}: '{name}: {value}' is not a valid {label_field.value}; use one of {valid}")
+    return value
+
+
+def _check_item_value(value: object, name: str, path: Path) -> dict[str, str]:
+    example = "{category: shoes, authenticity: counterfeit, product_line: af1}"
+    if not isinstance(value, dict) or not value:
+        raise LabelMapError(f"{path}: '{name}' maps to {value!r}; with 'field: item' give a mapping such as {example}")
+    unknown = sorted(set(map(str, value)) - set(ITEM_FIELDS))
+    if unknown:
+        raise LabelMapError(f"{path}: '{name}' sets {unknown}; an item label map sets {', '.join(ITEM_FIELDS)}")
+    checked = {}
+    for key, text in value.items():
+        if key == LabelField.AUTHENTICITY.value:
+            checked[str(key)] = _check_value(text, name, LabelField.AUTHENTICITY, path)
+        else:
+            checked[str(key)] = _text(text, name, path)
+    return checked
+
+
+def _text(value: object, name: str, path: Path) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise LabelMapError(f"{path}: '{name}' maps a field to {value!r}; give a non-empty name")
     return value

@@ -89,6 +89,7 @@ def _item(draft: ItemDraft, photos: list[Photo], root: Path, request: ImportRequ
         photos=photos,
         category=draft.category,
         authenticity=draft.authenticity,
+        product_line=draft.product_line,
         split=draft.split,
         group=f"{request.dataset}/{draft.group}" if draft.group else None,
         source=Source(dataset=request.dataset, license=request.license, original_path=original),
