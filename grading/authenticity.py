@@ -10,8 +10,15 @@ confirms. Signals:
   and `authentic_below` (bundles 0.1.0 to 0.3.0 set 1.0 and 0.0: their head was trained without counterfeits
   and never decides).
 
-Suspected when either signal is suspicious; authentic when the similarity reaches the policy's threshold (or, with
-no references, the supervised score is clearly low) and nothing is suspicious; inconclusive otherwise.
+The rule, in order:
+1. the product line is the one the item declares, else the bundle's nearest product-line prototype
+   (`nearest_product_line`, cosine of the item's mean embedding);
+2. the supervised score counts only for lines the bundle's head was trained on (`Labels.product_lines`; bundles
+   that list none apply it to every line): for any other line the head has never seen a genuine pair or a copy;
+3. suspected when a counted score is above `counterfeit_above` or the similarity is below the policy's
+   `suspect_similarity_below`; authentic when nothing is suspicious and the similarity reaches
+   `authentic_similarity_at_least` or, without references, a counted score is below `authentic_below`;
+   inconclusive (a person decides) otherwise. Every verdict carries its reason in words.
 """
 
 from __future__ import annotations
@@ -95,12 +102,38 @@ def item_counterfeit_probability(photo_probabilities: np.ndarray) -> float:
     return float(np.mean(np.asarray(photo_probabilities, dtype=np.float64)))
 
 
+def nearest_product_line(embeddings: np.ndarray, prototypes: dict[str, list[float]]) -> tuple[str | None, float]:
+    """The prototype closest (cosine) to the mean of the photos' embeddings, and that similarity."""
+    if not prototypes:
+        return None, 0.0
+    names = sorted(prototypes)
+    centre = l2_normalise(np.mean(l2_normalise(embeddings), axis=0))
+    similarity = (l2_normalise(np.array([prototypes[name] for name in names])) @ centre.T).ravel()
+    return names[int(similarity.argmax())], float(similarity.max())
+
+
+@dataclass(frozen=True)
+class ModelBand:
+    """What the bundle says about authenticity: its band, the lines its head knows and their prototypes."""
+
+    counterfeit_above: float
+    authentic_below: float
+    trained_lines: tuple[str, ...] = ()
+    prototypes: dict[str, list[float]] | None = None
+
+    def head_knows(self, product_line: str | None) -> bool:
+        return not self.trained_lines or product_line in self.trained_lines
+
+
 @dataclass(frozen=True)
 class AuthenticityAssessment:
     verdict: AuthenticityVerdict
     counterfeit_probability: float
     reference_similarity: float | None
     references: int
+    product_line: str | None = None
+    product_line_source: str = "none"  # declared | model | none
+    reason: str = ""
 
 
 def assess(
@@ -112,35 +145,53 @@ def assess(
     counterfeit_above: float,
     authentic_below: float,
     policy: AuthenticityPolicy,
+    band: ModelBand | None = None,
 ) -> AuthenticityAssessment:
     """Verdict for one item from its photos' (k, d) embeddings and (k,) counterfeit probabilities.
 
     `requested` is whether the item or its program asks for authentication; without that and without
-    references for the product line the item is `not_checked`.
+    references for the product line the item is `not_checked`. `band` adds the bundle's trained lines and
+    prototypes (the thresholds passed separately are used either way).
     """
-    references = gallery.count(product_line) if gallery is not None else 0
+    band = band or ModelBand(counterfeit_above, authentic_below)
+    line, source = product_line, "declared" if product_line else "none"
+    if line is None and band.prototypes:
+        line, source = nearest_product_line(embeddings, band.prototypes)[0], "model"
+    references = gallery.count(line) if gallery is not None else 0
     probability = item_counterfeit_probability(counterfeit_probs)
-    similarity = gallery.similarity(product_line, embeddings) if gallery is not None and references else None
+    similarity = gallery.similarity(line, embeddings) if gallery is not None and references else None
     if not requested and references == 0:
-        return AuthenticityAssessment(AuthenticityVerdict.NOT_CHECKED, probability, None, 0)
-    verdict = _verdict(probability, similarity, counterfeit_above, authentic_below, policy)
-    return AuthenticityAssessment(verdict, probability, similarity, references)
+        return AuthenticityAssessment(
+            AuthenticityVerdict.NOT_CHECKED, probability, None, 0, line, source, "authentication was not asked for"
+        )
+    counted = probability if band.head_knows(line) else None
+    verdict, reason = _verdict(counted, similarity, band, policy)
+    if counted is None:
+        reason = f"the model was not trained on product line {line or '(unknown)'}; " + reason
+    return AuthenticityAssessment(verdict, probability, similarity, references, line, source, reason)
 
 
 def _verdict(
-    probability: float,
-    similarity: float | None,
-    counterfeit_above: float,
-    authentic_below: float,
-    policy: AuthenticityPolicy,
-) -> AuthenticityVerdict:
-    suspicious = probability > counterfeit_above or (
-        similarity is not None and similarity < policy.suspect_similarity_below
-    )
-    if suspicious:
-        return AuthenticityVerdict.SUSPECTED_COUNTERFEIT
+    probability: float | None, similarity: float | None, band: ModelBand, policy: AuthenticityPolicy
+) -> tuple[AuthenticityVerdict, str]:
+    if probability is not None and probability > band.counterfeit_above:
+        return AuthenticityVerdict.SUSPECTED_COUNTERFEIT, (
+            f"counterfeit probability {probability:.2f} is above {band.counterfeit_above:.2f}"
+        )
+    if similarity is not None and similarity < policy.suspect_similarity_below:
+        return AuthenticityVerdict.SUSPECTED_COUNTERFEIT, (
+            f"similarity to the authentic references {similarity:.2f} is below {policy.suspect_similarity_below:.2f}"
+        )
     if similarity is not None and similarity >= policy.authentic_similarity_at_least:
-        return AuthenticityVerdict.AUTHENTIC
-    if similarity is None and probability < authentic_below:
-        return AuthenticityVerdict.AUTHENTIC
-    return AuthenticityVerdict.INCONCLUSIVE
+        return AuthenticityVerdict.AUTHENTIC, (
+            f"similarity to the authentic references {similarity:.2f} reaches "
+            f"{policy.authentic_similarity_at_least:.2f}"
+        )
+    if similarity is None and probability is not None and probability < band.authentic_below:
+        return AuthenticityVerdict.AUTHENTIC, (
+            f"counterfeit probability {probability:.2f} is below {band.authentic_below:.2f}"
+        )
+    if probability is None and similarity is None:
+        return AuthenticityVerdict.INCONCLUSIVE, "no enrolled references for it either: a person decides"
+    shown = f"counterfeit probability {probability:.2f}" if probability is not None else f"similarity {similarity:.2f}"
+    return AuthenticityVerdict.INCONCLUSIVE, f"{shown} is in the band where the model is not sure: a person decides"

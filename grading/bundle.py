@@ -46,6 +46,7 @@ class Labels(_Strict):
     categories: list[str]
     grades: list[str]
     grade_scale: str
+    product_lines: list[str] = Field(default_factory=list, description="lines the authenticity head trained on")
 
 
 class Thresholds(_Strict):
@@ -68,6 +69,11 @@ class Calibration(_Strict):
     anomaly_bank_scale_per_category: dict[str, float] = Field(default_factory=dict)
     anomaly_bank_weight: float = 1.0
     grade_bias: float = Field(0.0, description="added to the grade head's ordinal logits after like_new (see training)")
+    product_line_prototypes: dict[str, list[float]] = Field(
+        default_factory=dict,
+        description="per product line, the normalised mean embedding of its authentic validation photos; an item "
+        "whose line is not given is matched to the nearest (grading.authenticity.nearest_product_line)",
+    )
     method: str = "temperature scaling on the validation split"
 
 

@@ -18,7 +18,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from grading import listing
-from grading.authenticity import AuthenticityAssessment, ReferenceGallery, assess
+from grading.authenticity import AuthenticityAssessment, ModelBand, ReferenceGallery, assess
 from grading.bundle import BundleMetadata
 from grading.defect_regions import DefectRegion, find_regions
 from grading.grade_decision import median_grade
@@ -251,6 +251,12 @@ def _authenticity(
         counterfeit_above=model.thresholds.counterfeit_above,
         authentic_below=model.thresholds.authentic_below,
         policy=policy.authenticity,
+        band=ModelBand(
+            model.thresholds.counterfeit_above,
+            model.thresholds.authentic_below,
+            tuple(model.labels.product_lines),
+            model.calibration.product_line_prototypes,
+        ),
     )
 
 

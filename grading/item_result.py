@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from grading.authenticity import AuthenticityVerdict
 from grading.policy import RejectReason, ReviewReason
@@ -91,6 +91,9 @@ class AuthenticityResult(_Frozen):
     counterfeit_probability: float
     reference_similarity: float | None
     references: int
+    product_line: str | None = None
+    product_line_source: str = Field("none", description="declared by the caller, model (nearest prototype) or none")
+    reason: str = Field("", description="why the verdict, in words, for kiosk, station and reviewer")
 
 
 class VoucherOffer(_Frozen):

@@ -29,7 +29,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 
 import numpy as np
 import torch
@@ -61,6 +61,7 @@ class CalibrationResult:
     authentic_below: float
     review_share: float | None
     validation_counts: dict[str, int]
+    product_line_prototypes: dict[str, list[float]] = field(default_factory=dict)
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -94,6 +95,7 @@ def calibrate(
     bank_weight: float = 0.25,
     budgets: tuple[float, float] = (0.03, 0.01),
     grade_clean_budget: float | None = None,
+    product_lines: list[str] | None = None,
 ) -> CalibrationResult:
     """Fit every calibration on the validation cache; `budgets` are the false-alarm budgets on clean photos
     for reporting a defect and for counting it as certain."""
@@ -108,6 +110,7 @@ def calibrate(
     presence, confident, defect_rule = defect_thresholds(defect_probs, cache, defect_types, budgets)
     clean_logits = outputs["grade_logits"][cache.clean] / temperatures["grade"]
     grade_bias = clean_grade_bias(clean_logits, grade_clean_budget) if grade_clean_budget is not None else 0.0
+    prototypes = product_line_prototypes(outputs["embedding"], cache, product_lines or [])
     return CalibrationResult(
         temperatures=temperatures,
         anomaly_distance=distances,
@@ -122,7 +125,26 @@ def calibrate(
         authentic_below=below,
         review_share=review,
         validation_counts=_counts(cache),
+        product_line_prototypes=prototypes,
     )
+
+
+def product_line_prototypes(
+    embeddings: torch.Tensor, cache: CachedFeatures, product_lines: list[str]
+) -> dict[str, list[float]]:
+    """Per product line, the L2-normalised mean embedding of its authentic validation photos.
+
+    An item's product line is the prototype its mean embedding is closest to (`grading.authenticity`); only
+    authentic photos, so that the prototype is what the genuine line looks like.
+    """
+    if cache.product_line is None:
+        return {}
+    prototypes = {}
+    for index, line in enumerate(product_lines):
+        rows = (cache.product_line == index) & (cache.counterfeit == 0)
+        if rows.any():
+            prototypes[line] = F.normalize(embeddings[rows].float().mean(dim=0), dim=0).tolist()
+    return prototypes
 
 
 def _counts(cache: CachedFeatures) -> dict[str, int]:

@@ -41,7 +41,7 @@ class RunFolder:
     def metadata_path(self) -> Path:
         return self.path / "checkpoint.json"
 
-    def save(self, heads, memory, categories, sources, history, seconds: float) -> None:
+    def save(self, heads, memory, categories, sources, history, seconds: float, product_lines=()) -> None:
         torch.save(heads.state_dict(), self.path / "heads.pt")
         torch.save(memory.state_dict(), self.path / "memory_bank.pt")
         labels = {
@@ -49,6 +49,7 @@ class RunFolder:
             "categories": categories,
             "grades": [g.value for g in Grade],
             "grade_scale": DEFAULT_GRADE_SCALE,
+            "product_lines": list(product_lines),
         }
         metadata = {"labels": labels, "training_data": sources, "history": history, "training_seconds": seconds}
         self.write_metadata(metadata)

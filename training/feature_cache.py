@@ -8,7 +8,7 @@ backbone once; validation photos once, unaugmented. Labels a photo does not have
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
@@ -51,6 +51,7 @@ class CachedFeatures(NamedTuple):
     defect_map: torch.Tensor  # uint8 (N, 28, 28): 0 background, 1 + DefectType index
     augmented: torch.Tensor  # bool
     source: torch.Tensor  # int64 index into the list of PhotoRefs
+    product_line: torch.Tensor | None = None  # int64 index into the run's product lines, -1 = unknown
 
 
 class _Labels(NamedTuple):
@@ -59,14 +60,16 @@ class _Labels(NamedTuple):
     counterfeit: int
     annotated: bool
     clean: bool
+    product_line: int
 
 
-def labels_of(item: Item, photo_index: int, categories: list[str]) -> _Labels:
+def labels_of(item: Item, photo_index: int, categories: list[str], product_lines: Sequence[str] = ()) -> _Labels:
     defects = item.photos[photo_index].defects
     grade = Grade(item.grade.value).rank if item.grade and item.grade.value in set(Grade) else -1
     counterfeit = {Authenticity.AUTHENTIC: 0, Authenticity.COUNTERFEIT: 1}.get(item.authenticity, -1)
     category = categories.index(item.category) if item.category in categories else -1
-    return _Labels(category, grade, counterfeit, defects is not None, defects == [])
+    line = list(product_lines).index(item.product_line) if item.product_line in product_lines else -1
+    return _Labels(category, grade, counterfeit, defects is not None, defects == [], line)
 
 
 def defect_map_at_stride(mask: np.ndarray | None, stride: int = MAP_STRIDE) -> np.ndarray:
@@ -89,9 +92,17 @@ def _task_of(labels: _Labels) -> AugmentationTask:
 class _AugmentedPhotos(Dataset):
     """Expands each PhotoRef into 1 + copies samples: (pixels, 28x28 defect map, labels, augmented, ref index)."""
 
-    def __init__(self, refs: list[PhotoRef], categories: list[str], preprocessing: Preprocessing, seed: int):
+    def __init__(
+        self,
+        refs: list[PhotoRef],
+        categories: list[str],
+        preprocessing: Preprocessing,
+        seed: int,
+        product_lines: Sequence[str] = (),
+    ):
         self.samples = [(index, copy) for index, ref in enumerate(refs) for copy in range(1 + ref.copies)]
         self.refs, self.categories, self.preprocessing, self.seed = refs, categories, preprocessing, seed
+        self.product_lines = product_lines
 
     def __len__(self) -> int:
         return len(self.samples)
@@ -100,7 +111,7 @@ class _AugmentedPhotos(Dataset):
         index, copy = self.samples[position]
         ref = self.refs[index]
         target = load_photo_target(ref.manifest, ref.item.photos[ref.photo_index], self.preprocessing)
-        labels = labels_of(ref.item, ref.photo_index, self.categories)
+        labels = labels_of(ref.item, ref.photo_index, self.categories, self.product_lines)
         pixels, mask = target.pixels, target.defect_mask
         if copy > 0:
             pipeline = build_pipeline(_task_of(labels), seed=self.seed * 1_000_003 + position)
@@ -125,12 +136,13 @@ def compute_features(
     description: str,
     preprocessing: Preprocessing,
     progress: bool = True,
+    product_lines: Sequence[str] = (),
 ) -> CachedFeatures:
     """Run the frozen backbone (uint8 NHWC photos -> Taps) over every sample of `refs`; features kept as float16.
 
     `description` names the tqdm bar, drawn only with `progress`.
     """
-    dataset = _AugmentedPhotos(refs, categories, preprocessing, seed)
+    dataset = _AugmentedPhotos(refs, categories, preprocessing, seed, product_lines)
     loader = DataLoader(dataset, batch_size=32, num_workers=workers, persistent_workers=False)
     cache: CachedFeatures | None = None
     start = 0
@@ -140,7 +152,7 @@ def compute_features(
         ):
             taps = backbone(pixels)
             columns = [t.half() for t in taps] + [*labels.T.long()[:3], labels[:, 3].bool(), labels[:, 4].bool()]
-            batch = CachedFeatures(*columns, defect_map, augmented.bool(), index.long())
+            batch = CachedFeatures(*columns, defect_map, augmented.bool(), index.long(), labels[:, 5].long())
             cache = cache or _allocate(batch, len(dataset))
             for target, column in zip(cache, batch, strict=True):
                 target[start : start + len(column)] = column
@@ -160,6 +172,7 @@ def _allocate_empty() -> CachedFeatures:
     rest = [
         torch.empty((0, 28, 28), dtype=torch.uint8),
         torch.empty(0, dtype=torch.bool),
+        torch.empty(0, dtype=torch.int64),
         torch.empty(0, dtype=torch.int64),
     ]
     return CachedFeatures(*features, *labels, *rest)

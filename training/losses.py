@@ -54,8 +54,12 @@ def photo_damage_loss(defect_logits: torch.Tensor, damaged: torch.Tensor) -> tor
 
 
 def _identity(batch: CachedFeatures) -> torch.Tensor:
-    """What the embedding should group together: same category and same authenticity."""
-    return batch.category * 3 + (batch.counterfeit + 1)
+    """What the embedding should group together: same category, authenticity and product line (so that an
+    item's embedding finds its line's prototype and its references, `grading.authenticity`)."""
+    identity = batch.category * 3 + (batch.counterfeit + 1)
+    if batch.product_line is None:
+        return identity
+    return identity * (int(batch.product_line.max()) + 2) + (batch.product_line + 1)
 
 
 def supervised_contrastive(embedding: torch.Tensor, labels: torch.Tensor, temperature: float) -> torch.Tensor:

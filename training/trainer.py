@@ -8,6 +8,7 @@ then train all heads together on the cached features with masked losses. Each ep
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import random
@@ -42,6 +43,7 @@ class TrainingSet:
     refs: dict[Split, list[PhotoRef]]
     categories: list[str]
     sources: list[dict[str, object]]
+    product_lines: list[str] = dataclasses.field(default_factory=list)
 
 
 def load_training_set(config: TrainConfig) -> TrainingSet:
@@ -59,7 +61,8 @@ def load_training_set(config: TrainConfig) -> TrainingSet:
                 refs[item.split] += [PhotoRef(path, item, index, copies) for index in range(len(item.photos))]
         sources.append(_describe_source(path, items))
     categories = sorted({ref.item.category for ref in refs[Split.TRAIN] if ref.item.category}) or [NO_CATEGORY]
-    return TrainingSet(refs, categories, sources)
+    product_lines = sorted({ref.item.product_line for ref in refs[Split.TRAIN] if ref.item.product_line})
+    return TrainingSet(refs, categories, sources, product_lines)
 
 
 def _sampled(items: list, config: TrainConfig) -> list:
@@ -96,7 +99,7 @@ def train(config: TrainConfig, resume: bool = False, progress: bool = True) -> R
     memory = build_bank(train_cache, len(data.categories), config)
     heads = GradingHeads(len(DefectType), len(data.categories), len(Grade))
     history = fit(heads, train_cache, validation, config, run, resume, progress)
-    run.save(heads, memory, data.categories, data.sources, history, time.perf_counter() - started)
+    run.save(heads, memory, data.categories, data.sources, history, time.perf_counter() - started, data.product_lines)
     return run
 
 
@@ -116,11 +119,28 @@ def cache_features(
     """Training and validation features; the backbone session (and its memory arena) is gone on return."""
     backbone = onnx_backbone()
     preprocessing = config.preprocessing()
+    lines = data.product_lines
     train_cache = compute_features(
-        backbone, data.refs[Split.TRAIN], data.categories, config.seed, config.workers, "train", preprocessing, progress
+        backbone,
+        data.refs[Split.TRAIN],
+        data.categories,
+        config.seed,
+        config.workers,
+        "train",
+        preprocessing,
+        progress,
+        lines,
     )
     validation = compute_features(
-        backbone, data.refs[Split.VALIDATION], data.categories, 0, config.workers, "validation", preprocessing, progress
+        backbone,
+        data.refs[Split.VALIDATION],
+        data.categories,
+        0,
+        config.workers,
+        "validation",
+        preprocessing,
+        progress,
+        lines,
     )
     return train_cache, validation
 
@@ -136,7 +156,7 @@ def batch_taps(cache: CachedFeatures) -> Taps:
 
 
 def select(cache: CachedFeatures, rows: torch.Tensor) -> CachedFeatures:
-    return CachedFeatures(*(column[rows] for column in cache))
+    return CachedFeatures(*(None if column is None else column[rows] for column in cache))
 
 
 def build_bank(cache: CachedFeatures, num_categories: int, config: TrainConfig) -> MemoryBank:

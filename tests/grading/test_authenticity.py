@@ -7,7 +7,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from grading.authenticity import AuthenticityVerdict, ReferenceGallery, assess, item_counterfeit_probability
+from grading.authenticity import (
+    AuthenticityVerdict,
+    ModelBand,
+    ReferenceGallery,
+    assess,
+    item_counterfeit_probability,
+    nearest_product_line,
+)
 from grading.policy import AuthenticityPolicy
 
 POLICY = AuthenticityPolicy(authentic_similarity_at_least=0.9, suspect_similarity_below=0.5)
@@ -72,3 +79,34 @@ def test_an_item_is_scored_by_the_mean_of_its_photos_so_more_photos_do_not_raise
     one_bad_angle = assess(photos, np.array([0.05, 0.05, 0.95]), "line", True, None, 0.9, 0.1, POLICY)
     assert one_bad_angle.counterfeit_probability == pytest.approx(1.05 / 3)
     assert one_bad_angle.verdict is AuthenticityVerdict.INCONCLUSIVE
+
+
+PROTOTYPES = {"af1": [1.0, 0.0, 0.0], "aj1": [0.0, 1.0, 0.0]}
+
+
+def test_an_undeclared_product_line_is_the_nearest_prototype() -> None:
+    assert nearest_product_line(np.array([[0.2, 0.9, 0.1], [0.1, 0.8, 0.0]]), PROTOTYPES)[0] == "aj1"
+    assert nearest_product_line(np.array([[1.0, 0.0, 0.0]]), {}) == (None, 0.0)
+    band = ModelBand(0.9, 0.1, ("af1", "aj1"), PROTOTYPES)
+    result = assess(np.array([[0.1, 1.0, 0.0]]), np.array([0.02]), None, True, None, 0.9, 0.1, POLICY, band)
+    assert (result.product_line, result.product_line_source) == ("aj1", "model")
+    assert result.verdict is AuthenticityVerdict.AUTHENTIC and "below 0.10" in result.reason
+
+
+def test_the_head_does_not_vouch_for_a_line_it_never_trained_on() -> None:
+    band = ModelBand(0.9, 0.1, ("af1",), PROTOTYPES)
+    unseen = assess(np.array([[0.0, 1.0, 0.0]]), np.array([0.02]), "dunk", True, None, 0.9, 0.1, POLICY, band)
+    assert unseen.verdict is AuthenticityVerdict.INCONCLUSIVE
+    assert unseen.reason.startswith("the model was not trained on product line dunk")
+    looks_fake = assess(np.array([[0.0, 1.0, 0.0]]), np.array([0.99]), "dunk", True, None, 0.9, 0.1, POLICY, band)
+    assert looks_fake.verdict is AuthenticityVerdict.INCONCLUSIVE
+    references = ReferenceGallery({"dunk": np.array([[0.0, 1.0, 0.0]])})
+    enrolled = assess(np.array([[0.0, 1.0, 0.05]]), np.array([0.99]), "dunk", True, references, 0.9, 0.1, POLICY, band)
+    assert enrolled.verdict is AuthenticityVerdict.AUTHENTIC and "references" in enrolled.reason
+
+
+def test_every_verdict_says_why() -> None:
+    band = ModelBand(0.9, 0.1)
+    for probability, words in ((0.95, "above 0.90"), (0.5, "a person decides"), (0.05, "below 0.10")):
+        result = assess(np.array([[1.0, 0, 0]]), np.array([probability]), "af1", True, None, 0.9, 0.1, POLICY, band)
+        assert words in result.reason

@@ -149,3 +149,18 @@ def test_clean_grade_bias_is_the_smallest_shift_within_the_budget() -> None:
     assert bias < 0 and share_unexplained(bias) <= 0.05 < share_unexplained(bias + 0.05)
     assert clean_grade_bias(logits, 1.0) == 0.0
     assert grade_bias_vector(bias, 7)[0] == 0.0  # "worse than new with tags" keeps its logit
+
+
+def test_product_line_prototypes_are_the_normalised_means_of_authentic_photos() -> None:
+    from training.calibration import product_line_prototypes
+    from training.feature_cache import CachedFeatures
+
+    embeddings = torch.tensor([[1.0, 0.0], [0.8, 0.6], [0.0, 1.0], [0.0, -1.0], [5.0, 5.0]])
+    count = len(embeddings)
+    empty = torch.zeros(count)
+    counterfeit = torch.tensor([0, 0, 0, 1, -1])  # the counterfeit (and unlabelled) photos stay out
+    lines = torch.tensor([0, 0, 1, 1, -1])
+    cache = CachedFeatures(*[empty] * 5, counterfeit, empty, empty, empty, empty, empty, lines)
+    prototypes = product_line_prototypes(embeddings, cache, ["af1", "aj1"])
+    assert prototypes["aj1"] == pytest.approx([0.0, 1.0])
+    assert prototypes["af1"] == pytest.approx([0.9 / np.hypot(0.9, 0.3), 0.3 / np.hypot(0.9, 0.3)])

@@ -66,12 +66,23 @@ def _labelled_items(folder: Path) -> list[Item]:
                 category=category,
                 grade=GradeLabel(value=grades[index % 5].value),
                 authenticity=Authenticity.COUNTERFEIT if index % 3 == 0 else Authenticity.AUTHENTIC,
+                product_line="af1" if index % 2 == 0 else "aj1",
                 split=Split.TEST,
                 source=SOURCE,
             )
         )
     train_photo = _photo(folder, "train0", COLOURS["cup-like"])
-    items.append(Item(id="train0", photos=[train_photo], category="cup-like", split=Split.TRAIN, source=SOURCE))
+    items.append(
+        Item(
+            id="train0",
+            photos=[train_photo],
+            category="cup-like",
+            authenticity=Authenticity.AUTHENTIC,
+            product_line="af1",
+            split=Split.TRAIN,
+            source=SOURCE,
+        )
+    )
     return items
 
 
@@ -141,6 +152,10 @@ def test_evaluate_computes_every_section_and_writes_a_self_contained_report(tiny
     assert _value(metrics, "authenticity", "auroc")["n"] == 10
     assert _value(metrics, "authenticity", "accuracy_at_10pct_abstain")["n"] == 9
     assert _value(metrics, "authenticity", "accuracy_at_30pct_abstain")["n"] == 7
+    assert _value(metrics, "authenticity", "photo_auroc")["n"] == 11
+    assert _value(metrics, "references", "af1_review_share")["n"] == 5  # train0 enrolled as af1's reference
+    assert _value(metrics, "references", "af1_reference_auroc")["n"] == 5
+    assert _value(metrics, "references", "aj1_reference_auroc")["value"] is None  # aj1 has no reference
     assert _value(metrics, "real_photos", "clean_false_alarm_rate")["n"] == 3  # unclear item7 left out
     assert _value(metrics, "real_photos", "design_false_alarm_rate")["n"] == 1
     assert _value(metrics, "real_photos", "damaged_found_rate")["n"] == 1

@@ -35,3 +35,15 @@ def test_only_the_top_cells_receive_gradient() -> None:
     photo_damage_loss(logits, torch.tensor([False])).backward()
     touched = (logits.grad.abs().sum(dim=1) > 0).flatten()
     assert int(touched.sum()) == PHOTO_TOP_CELLS
+
+
+def test_the_embedding_groups_by_product_line_as_well() -> None:
+    """Authentic AF1 and authentic AJ1 shoes are different identities; without lines they would be one."""
+    from training.feature_cache import CachedFeatures
+    from training.losses import _identity
+
+    empty = torch.zeros(3)
+    category, counterfeit, lines = torch.tensor([0, 0, 0]), torch.tensor([0, 0, 1]), torch.tensor([0, 1, 0])
+    cache = CachedFeatures(*[empty] * 3, category, empty, counterfeit, *[empty] * 5, lines)
+    assert len(set(_identity(cache).tolist())) == 3
+    assert len(set(_identity(cache._replace(product_line=None)).tolist())) == 2

@@ -66,7 +66,14 @@ def calibrate_run(folder: RunFolder) -> dict:
     data = load_training_set(config)
     validation = data.refs[Split.VALIDATION]
     cache = compute_features(
-        onnx_backbone(), validation, categories, 0, config.workers, "validation", run_preprocessing(folder)
+        onnx_backbone(),
+        validation,
+        categories,
+        0,
+        config.workers,
+        "validation",
+        run_preprocessing(folder),
+        product_lines=metadata["labels"].get("product_lines", []),
     )
     result = calibrate(
         folder.load_heads(),
@@ -79,6 +86,7 @@ def calibrate_run(folder: RunFolder) -> dict:
         config.anomaly_bank_weight,
         (config.defect_false_alarm_budget, config.defect_confident_false_alarm_budget),
         config.grade_clean_budget,
+        metadata["labels"].get("product_lines", []),
     ).to_json()
     folder.write_metadata(metadata | {"calibration": result})
     return result

@@ -16,6 +16,7 @@ LOWER_IS_BETTER = (  # parts of a metric's name that make lower better (the real
     "below_very_good",
     "review_rate",
     "underpaid_rate",
+    "review_share",
 )
 TOLERANCE = 0.005
 

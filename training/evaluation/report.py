@@ -31,6 +31,10 @@ TARGETS = {  # from the models issues; each was set for one dataset, named in th
     ("real_photos", "clean_false_alarm_rate"): ("<=", 0.05, "clothing-small test, audited"),
     ("real_photos", "clean_below_very_good_listed_rate"): ("<=", 0.01, "clothing-small test, audited"),
     ("real_photos", "clean_review_rate"): ("<=", 0.10, "clothing-small test, audited"),
+    ("authenticity", "auroc"): (">=", 0.95, "sneakers-auth test, items"),
+    ("authenticity", "bundle_band_accuracy_on_decided"): (">=", 0.97, "sneakers-auth test, items"),
+    ("authenticity", "bundle_band_review_share"): ("<=", 0.20, "sneakers-auth test, items"),
+    ("references", "product_line_accuracy"): (">=", 0.98, "sneakers-auth test, items"),
 }
 PERCENT_WORDS = ("accuracy", "rate", "share", "recall")
 ACRONYMS = {"auroc": "AUROC", "ap": "AP", "iou": "IoU", "top1": "top-1"}

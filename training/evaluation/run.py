@@ -8,9 +8,10 @@ from pathlib import Path
 
 from grading.bundle import BundleMetadata
 from grading.inference import load_model
+from grading.manifest import read_manifest
 from grading.policy import default_policy_path, load_policy
 from grading.pricing import default_pricing_path, load_pricing
-from grading.vocabulary import Split
+from grading.vocabulary import Authenticity, Split
 from training.audit import AuditEntry, default_audit_paths, load_audits
 from training.evaluation import BATCH_SIZE
 from training.evaluation.defect_sections import anomaly_section, defect_section
@@ -19,6 +20,7 @@ from training.evaluation.gallery import draw_gallery, pick_errors
 from training.evaluation.item_sections import authenticity_section, category_section, grade_section
 from training.evaluation.predictions import Predictions, collect_predictions, split_items
 from training.evaluation.real_photo_section import GradingRules, real_photo_section
+from training.evaluation.reference_section import reference_section
 from training.evaluation.report import RunInfo, write_report
 from training.evaluation.section import Section
 
@@ -60,7 +62,9 @@ def evaluate_bundle(
     rules = rules or default_rules()
     model = load_model(bundle)
     predictions = collect_predictions(model, manifest, items, batch_size, progress)
+    enrolled = _enrollment(model, manifest, split, items, batch_size, progress)
     sections = _sections(predictions, model.metadata, audits, rules)
+    sections.append(reference_section(predictions, model.metadata, enrolled, rules.policy.authenticity))
     gallery = draw_gallery(predictions, model.metadata, pick_errors(sections))
     info = RunInfo(
         bundle_name=model.metadata.name,
@@ -76,6 +80,21 @@ def evaluate_bundle(
     out = out or default_out_dir(model.metadata.name, manifest)
     metrics_path, report_path = write_report(out, info, sections, gallery, predictions.unreadable)
     return Evaluation(metrics_path, report_path, sections)
+
+
+def _enrollment(model, manifest: Path, split: Split, items: list, batch_size: int, progress: bool):
+    """Predictions on the train split's authentic photos with a product line (the references an admin would
+    enroll), when the evaluated split is another one and has authenticity labels; else None."""
+    if split is Split.TRAIN or not any(
+        item.authenticity in (Authenticity.AUTHENTIC, Authenticity.COUNTERFEIT) for item in items
+    ):
+        return None
+    train = [
+        item
+        for item in read_manifest(manifest)
+        if item.split is Split.TRAIN and item.authenticity is Authenticity.AUTHENTIC and item.product_line
+    ]
+    return collect_predictions(model, manifest, train, batch_size, progress) if train else None
 
 
 def default_rules() -> GradingRules:

@@ -18,6 +18,7 @@ class Task(StrEnum):
     ANOMALY = "anomaly"
     GRADE = "grade"
     AUTHENTICITY = "authenticity"
+    REFERENCES = "references"
     REAL_PHOTOS = "real_photos"
 
 
