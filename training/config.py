@@ -27,6 +27,9 @@ class TrainConfig:
     seed: int = 0
     augmented_copies: int = 2
     max_photos_per_manifest: int | None = None
+    # Items of these product lines are left out of training and validation (the held-out-line experiment of
+    # issue 13: what references alone do for a line the head never saw).
+    exclude_product_lines: tuple[str, ...] = ()
     epochs: int = 25
     batch_size: int = 64
     learning_rate: float = 2e-3

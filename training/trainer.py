@@ -56,7 +56,7 @@ def load_training_set(config: TrainConfig) -> TrainingSet:
         items = _sampled(read_manifest(path), config)
         _require_splits(path, items)
         for item in items:
-            if item.split in refs:
+            if item.split in refs and item.product_line not in config.exclude_product_lines:
                 copies = config.augmented_copies if item.split is Split.TRAIN else 0
                 refs[item.split] += [PhotoRef(path, item, index, copies) for index in range(len(item.photos))]
         sources.append(_describe_source(path, items))

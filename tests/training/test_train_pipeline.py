@@ -116,3 +116,20 @@ def test_no_progress_silences_the_feature_caching_and_epoch_bars(
     assert main(arguments + [f"--set={s}" for s in settings]) == 0
     assert disabled == [True, True, True]  # train features, validation features, the one epoch
     assert "%|" not in capsys.readouterr().err  # no bar drawn
+
+
+def test_product_lines_are_learned_from_train_and_an_excluded_line_is_left_out(tmp_path: Path) -> None:
+    from grading.manifest import read_manifest, write_manifest
+    from training.config import load_config
+    from training.trainer import load_training_set
+
+    manifest = write_labelled_manifest(tmp_path / "data", items_per_category=6)
+    items = read_manifest(manifest)
+    lined = [item.model_copy(update={"product_line": ("af1", "aj1")[n % 2]}) for n, item in enumerate(items)]
+    write_manifest(lined, manifest)
+    everything = load_training_set(load_config(overrides=[f"manifests=[{manifest}]"]))
+    assert everything.product_lines == ["af1", "aj1"]
+    held_out = load_training_set(load_config(overrides=[f"manifests=[{manifest}]", "exclude_product_lines=[aj1]"]))
+    assert held_out.product_lines == ["af1"]
+    kept = [ref.item.product_line for refs in held_out.refs.values() for ref in refs]
+    assert kept and set(kept) == {"af1"}

@@ -17,6 +17,7 @@ from grading.authenticity import AuthenticityVerdict, ModelBand, ReferenceGaller
 from grading.bundle import BundleMetadata
 from grading.policy import AuthenticityPolicy
 from grading.vocabulary import Authenticity
+from training.calibration import authenticity_band
 from training.evaluation.item_sections import AuthenticityGroup, authenticity_groups
 from training.evaluation.metrics import Metric, accuracy, auroc
 from training.evaluation.predictions import Predictions
@@ -69,6 +70,7 @@ def reference_section(
         head = "yes" if band.head_knows(line) else "no (references only)"
         rows.append((line, head, str(gallery.count(line)), *(_shown(line_metrics[name]) for name in _COLUMNS)))
     metrics |= _prototype_accuracy(predictions, groups, band)
+    fitted = fitted_similarity_thresholds(verdicts)
     return Section(
         Task.REFERENCES,
         metrics=metrics,
@@ -81,7 +83,28 @@ def reference_section(
             "their line's references (low = counterfeit).",
         ),
         tables=(Table("verdicts by product line", ("line", "head trained", "references", *_COLUMNS), tuple(rows)),),
+        details={"similarity_thresholds_fitted_here": fitted},
     )
+
+
+FITTED_PRECISION = 0.97
+
+
+def fitted_similarity_thresholds(verdicts: list[_ItemVerdicts]) -> dict[str, float] | None:
+    """The policy similarity thresholds that would make each decided side `FITTED_PRECISION` precise on these
+    items (fit them on validation, never on test): suspected below one, authentic from the other."""
+    known = [v for v in verdicts if v.similarity is not None]
+    if not known:
+        return None
+    distance = np.array([1.0 - v.similarity for v in known])
+    truth = np.array([v.truth for v in known])
+    above, below, review = authenticity_band(distance, truth, FITTED_PRECISION)
+    return {
+        "precision": FITTED_PRECISION,
+        "suspect_similarity_below": round(1.0 - above, 4),
+        "authentic_similarity_at_least": round(1.0 - below, 4),
+        "review_share": review,
+    }
 
 
 _COLUMNS = (
