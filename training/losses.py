@@ -18,6 +18,8 @@ def head_losses(
     rows = batch.category >= 0
     if rows.any():
         losses["category"] = F.cross_entropy(logits.category_logits[rows], batch.category[rows], label_smoothing=0.1)
+    rows = authenticity_rows(batch)
+    if rows.any():
         losses["embedding"] = supervised_contrastive(logits.embedding[rows], _identity(batch)[rows], temperature)
     if batch.annotated.any():
         annotated = logits.defect_logits[batch.annotated]
@@ -51,6 +53,12 @@ def photo_damage_loss(defect_logits: torch.Tensor, damaged: torch.Tensor) -> tor
     any_defect = torch.logsumexp(defect_logits[:, 1:], dim=1) - defect_logits[:, 0]
     top = any_defect.flatten(1).topk(PHOTO_TOP_CELLS, dim=1).values.mean(dim=1)
     return F.binary_cross_entropy_with_logits(top, damaged.float())
+
+
+def authenticity_rows(batch: CachedFeatures) -> torch.Tensor:
+    """Rows the authenticity branch learns from: labelled authentic/counterfeit or with a product line."""
+    rows = batch.counterfeit >= 0
+    return rows if batch.product_line is None else rows | (batch.product_line >= 0)
 
 
 def _identity(batch: CachedFeatures) -> torch.Tensor:

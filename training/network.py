@@ -10,7 +10,12 @@ map: it is cheap to train and lifts the category head by about two points. The h
 - condition grade: CORN ordinal head on a summary of the defect maps and the decoder features averaged where
   the defects are (not on the 1280-d embedding: with it the head memorised training photos and graded real
   clean garments worse than like_new with no defect to show for it);
-- authenticity: a 128-d metric embedding (cosine against enrolled references) and a counterfeit logit.
+- authenticity: its own `AuthenticityBranch` (a fine-tuned copy of the backbone's stride-32 stages and last
+  convolution on the frozen stride-16 map: counterfeit cues are small details, and fine-tuning those stages
+  measured item AUROC 0.895 vs 0.857 for the last convolution alone on sneakers-auth, same probe), with a
+  128-d metric embedding (cosine against enrolled references and product-line prototypes) and a counterfeit
+  logit. It is trained only on photos with an authenticity or product-line label, so the condition heads and the
+  category head never share weights with it.
 
 The anomaly head (a memory bank of known-good patches) needs no training and lives in `patch_memory`.
 """
@@ -86,6 +91,29 @@ class EmbeddingHead(nn.Module):
 
     def forward(self, stride32: torch.Tensor) -> torch.Tensor:
         return self.norm(self.conv(stride32)).mean(dim=(2, 3))
+
+
+class AuthenticityBranch(nn.Module):
+    """Stages 5-6 and the last 1x1 convolution of EfficientNet-Lite0 (ImageNet start), stride-16 map in, 1280-d out.
+
+    About 1.4 ms of ONNX Runtime time per photo on 2 threads; BatchNorm statistics stay as ImageNet left them.
+    """
+
+    def __init__(self, pretrained: bool = True) -> None:
+        super().__init__()
+        model = create_backbone(pretrained=pretrained)
+        self.stages = nn.Sequential(model.blocks[5], model.blocks[6])
+        self.conv, self.norm = model.conv_head, model.bn2
+
+    def train(self, mode: bool = True) -> AuthenticityBranch:
+        super().train(mode)
+        for module in self.modules():
+            if isinstance(module, nn.BatchNorm2d):
+                module.eval()
+        return self
+
+    def forward(self, stride16: torch.Tensor) -> torch.Tensor:
+        return self.norm(self.conv(self.stages(stride16))).mean(dim=(2, 3))
 
 
 def conv_bn_relu(in_channels: int, out_channels: int, kernel: int = 1, groups: int = 1) -> nn.Sequential:
@@ -194,11 +222,15 @@ class GradingHeads(nn.Module):
             nn.Linear(512, num_categories),
         )
         self.grade = CornGradeHead(num_grades, num_defect_types, self.defects.width)
+        self.authenticity = AuthenticityBranch(pretrained)
         self.auth_embedding = nn.Linear(EMBEDDING_DIM, AUTH_EMBEDDING_DIM)
-        self.counterfeit = nn.Linear(EMBEDDING_DIM, 1)
+        self.counterfeit = nn.Sequential(nn.Dropout(0.3), nn.Linear(EMBEDDING_DIM, 1))
 
-    def forward(self, taps: Taps) -> HeadLogits:
+    def forward(self, taps: Taps, authenticity_rows: torch.Tensor | None = None) -> HeadLogits:
+        """All heads on every row; in training `authenticity_rows` (bool) limits the authenticity branch to the
+        rows its losses read (the others get zeros and no gradient), which keeps an epoch minutes long."""
         pooled = self.embedding_head(taps.stride32)
+        embedding, counterfeit_logit = self._authenticity(taps.stride16, authenticity_rows)
         features = self.defects.features(taps)
         defect_logits = self.defects.classify(features)
         seen = defect_logits.detach()  # the grade loss does not reshape the defect maps
@@ -207,6 +239,16 @@ class GradingHeads(nn.Module):
             defect_logits=defect_logits,
             category_logits=self.category(pooled),
             grade_logits=grade_logits,
-            embedding=F.normalize(self.auth_embedding(pooled), dim=1),
-            counterfeit_logit=self.counterfeit(pooled).squeeze(1),
+            embedding=embedding,
+            counterfeit_logit=counterfeit_logit,
         )
+
+    def _authenticity(self, stride16: torch.Tensor, rows: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
+        chosen = stride16 if rows is None else stride16[rows]
+        pooled = self.authenticity(chosen)
+        embedding = F.normalize(self.auth_embedding(pooled), dim=1)
+        logit = self.counterfeit(pooled).squeeze(1)
+        if rows is None:
+            return embedding, logit
+        full_embedding = embedding.new_zeros((len(stride16), embedding.shape[1])).index_put((rows,), embedding)
+        return full_embedding, logit.new_zeros(len(stride16)).index_put((rows,), logit)

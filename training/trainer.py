@@ -27,7 +27,7 @@ from training.checkpoint import RunFolder
 from training.config import TrainConfig, save_config
 from training.feature_cache import CachedFeatures, PhotoRef, compute_features
 from training.frozen_backbone import onnx_backbone
-from training.losses import head_losses
+from training.losses import authenticity_rows, head_losses
 from training.network import GradingHeads, Taps
 from training.patch_memory import MemoryBank, build_memory_bank, patch_features
 
@@ -203,7 +203,9 @@ def fit(
     progress: bool = True,
 ) -> list[dict[str, float]]:
     """AdamW with warm-up and cosine decay over the cached features; returns the per-epoch losses."""
-    optimiser = torch.optim.AdamW(heads.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay)
+    optimiser = torch.optim.AdamW(
+        parameter_groups(heads, config.learning_rate), lr=config.learning_rate, weight_decay=config.weight_decay
+    )
     total_steps = config.epochs * math.ceil(len(train_cache.category) / config.batch_size)
     schedule = torch.optim.lr_scheduler.LambdaLR(optimiser, lambda step: warmup_cosine(step, total_steps))
     first_epoch, history = run.resume_state(heads, optimiser, schedule) if resume else (0, [])
@@ -233,7 +235,7 @@ def _train_epoch(
     batches = range(0, len(order), config.batch_size)
     for start in tqdm(batches, desc=f"epoch {epoch + 1}", leave=False, disable=not progress):
         batch = select(cache, order[start : start + config.batch_size])
-        losses = head_losses(heads(batch_taps(batch)), batch, config.defect_background_weight)
+        losses = head_losses(heads(batch_taps(batch), authenticity_rows(batch)), batch, config.defect_background_weight)
         total = sum(config.loss_weights.get(name, 1.0) * value for name, value in losses.items())
         optimiser.zero_grad()
         total.backward()
@@ -244,13 +246,25 @@ def _train_epoch(
     return {name: value / len(order) for name, value in totals.items()}
 
 
+AUTHENTICITY_LR_SCALE = 0.5  # the branch starts from ImageNet weights; the full rate unsettled it in probes
+
+
+def parameter_groups(heads: GradingHeads, learning_rate: float) -> list[dict]:
+    """The authenticity branch (pretrained stages) learns at half the rate of the heads trained from scratch."""
+    branch = list(heads.authenticity.parameters())
+    in_branch = {id(parameter) for parameter in branch}
+    rest = [parameter for parameter in heads.parameters() if id(parameter) not in in_branch]
+    return [{"params": rest}, {"params": branch, "lr": learning_rate * AUTHENTICITY_LR_SCALE}]
+
+
 def _validation_loss(heads: GradingHeads, cache: CachedFeatures, config: TrainConfig) -> dict[str, float]:
     heads.eval()
     totals: dict[str, float] = {}
     with torch.inference_mode():
         for start in range(0, len(cache.category), 256):
             batch = select(cache, torch.arange(start, min(start + 256, len(cache.category))))
-            for name, value in head_losses(heads(batch_taps(batch)), batch, config.defect_background_weight).items():
+            logits = heads(batch_taps(batch), authenticity_rows(batch))
+            for name, value in head_losses(logits, batch, config.defect_background_weight).items():
                 totals[f"validation_{name}"] = totals.get(f"validation_{name}", 0.0) + float(value) * len(
                     batch.category
                 )

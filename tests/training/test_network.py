@@ -51,3 +51,21 @@ def test_embedding_head_starts_as_the_imagenet_embedding_and_keeps_its_batchnorm
     heads.train()
     assert heads.embedding_head.conv.training and not heads.embedding_head.norm.training
     assert all(p.requires_grad for p in heads.embedding_head.parameters())
+
+
+def test_the_authenticity_branch_runs_on_chosen_rows_only_and_matches_the_full_pass() -> None:
+    """Training runs the branch on labelled rows; their outputs equal the full pass and the rest get no gradient."""
+    heads = GradingHeads(len(DefectType), num_categories=5, num_grades=len(Grade)).eval()
+    taps = Taps(*(t.requires_grad_() for t in random_taps()))
+    rows = torch.tensor([False, True])
+    chosen = heads(taps, rows)
+    with torch.no_grad():
+        full = heads(taps)
+    torch.testing.assert_close(chosen.embedding[1], full.embedding[1])
+    torch.testing.assert_close(chosen.counterfeit_logit[1], full.counterfeit_logit[1])
+    assert chosen.embedding[0].abs().sum() == 0 and chosen.counterfeit_logit[0] == 0
+    chosen.counterfeit_logit.sum().backward()
+    assert taps.stride16.grad[0].abs().sum() == 0 and taps.stride16.grad[1].abs().sum() > 0
+    heads.train()
+    norms = [m for m in heads.authenticity.modules() if isinstance(m, torch.nn.BatchNorm2d)]
+    assert norms and not any(m.training for m in norms)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,11 +19,12 @@ from training.evaluation.defect_sections import anomaly_section, defect_section
 from training.evaluation.detection_section import detection_section
 from training.evaluation.gallery import draw_gallery, pick_errors
 from training.evaluation.item_sections import authenticity_section, category_section, grade_section
+from training.evaluation.occlusion import authenticity_occlusion
 from training.evaluation.predictions import Predictions, collect_predictions, split_items
 from training.evaluation.real_photo_section import GradingRules, real_photo_section
 from training.evaluation.reference_section import reference_section
 from training.evaluation.report import RunInfo, write_report
-from training.evaluation.section import Section
+from training.evaluation.section import Section, Task
 
 SECTIONS = (category_section, defect_section, detection_section, anomaly_section, grade_section, authenticity_section)
 REPORTS_DIR = Path("var/reports")
@@ -65,6 +67,7 @@ def evaluate_bundle(
     enrolled = _enrollment(model, manifest, split, items, batch_size, progress)
     sections = _sections(predictions, model.metadata, audits, rules)
     sections.append(reference_section(predictions, model.metadata, enrolled, rules.policy.authenticity))
+    sections = [_with_occlusion(section, model, predictions) for section in sections]
     gallery = draw_gallery(predictions, model.metadata, pick_errors(sections))
     info = RunInfo(
         bundle_name=model.metadata.name,
@@ -95,6 +98,14 @@ def _enrollment(model, manifest: Path, split: Split, items: list, batch_size: in
         if item.split is Split.TRAIN and item.authenticity is Authenticity.AUTHENTIC and item.product_line
     ]
     return collect_predictions(model, manifest, train, batch_size, progress) if train else None
+
+
+def _with_occlusion(section: Section, model, predictions: Predictions) -> Section:
+    """The authenticity section gains the occlusion figure (what the counterfeit score looks at)."""
+    if section.task is not Task.AUTHENTICITY or section.skipped:
+        return section
+    figure = authenticity_occlusion(model, predictions)
+    return section if figure is None else dataclasses.replace(section, figures=(*section.figures, figure))
 
 
 def default_rules() -> GradingRules:
