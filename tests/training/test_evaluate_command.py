@@ -165,6 +165,7 @@ def test_evaluate_computes_every_section_and_writes_a_self_contained_report(tiny
     report = (tmp_path / "report.html").read_text()
     assert report.count("src='data:image/png;base64,") >= 10
     assert "Headline" in report and "Worst errors" in report and "Skipped sections" not in report
+    assert "what the counterfeit score looks at (occlusion)" in report
     assert "http://" not in report and "https://" not in report
 
 

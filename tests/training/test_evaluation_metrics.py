@@ -203,3 +203,22 @@ def test_a_thin_defect_is_a_positive_cell_in_training_targets_and_in_evaluation_
 def test_training_and_evaluation_downsample_masks_with_one_function():
     assert feature_cache.cell_classes is defect_sections.cell_classes is mask_grid.cell_classes
     assert mask_grid.MIN_DEFECT_FRACTION == 0.125  # thin tears and snags stay in the targets
+
+
+def test_occlusion_shows_where_covering_the_photo_moves_the_score() -> None:
+    """A fake model whose counterfeit probability is the brightness of the top-left corner."""
+    import numpy as np
+
+    from grading.network_outputs import NetworkOutputs
+    from training.evaluation.occlusion import GREY, PATCH, occlusion_map
+
+    class CornerModel:
+        def run(self, photos: np.ndarray) -> NetworkOutputs:
+            corner = photos[:, :PATCH, :PATCH].mean(axis=(1, 2, 3)) / 255.0
+            return NetworkOutputs(*([None] * 6), counterfeit_prob=corner)
+
+    pixels = np.full((224, 224, 3), 255, dtype=np.uint8)
+    probability, covered = occlusion_map(CornerModel(), pixels)
+    assert probability == 1.0
+    assert covered[0, 0] == GREY / 255.0  # covering the corner moves the score
+    assert covered[-1, -1] == 1.0 and covered[0, -1] == 1.0  # covering elsewhere does not
