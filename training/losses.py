@@ -55,6 +55,20 @@ def photo_damage_loss(defect_logits: torch.Tensor, damaged: torch.Tensor) -> tor
     return F.binary_cross_entropy_with_logits(top, damaged.float())
 
 
+def authenticity_losses(
+    outputs: tuple[torch.Tensor, torch.Tensor], batch: CachedFeatures, temperature: float = 0.1
+) -> dict[str, torch.Tensor]:
+    """The authenticity stream's losses from (embedding, counterfeit logit) of labelled rows."""
+    embedding, counterfeit_logit = outputs
+    losses = {"embedding": supervised_contrastive(embedding, _identity(batch), temperature)}
+    rows = batch.counterfeit >= 0
+    if rows.any():
+        losses["counterfeit"] = F.binary_cross_entropy_with_logits(
+            counterfeit_logit[rows], batch.counterfeit[rows].float()
+        )
+    return {name: value for name, value in losses.items() if torch.isfinite(value)}
+
+
 def authenticity_rows(batch: CachedFeatures) -> torch.Tensor:
     """Rows the authenticity branch learns from: labelled authentic/counterfeit or with a product line."""
     rows = batch.counterfeit >= 0

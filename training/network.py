@@ -243,7 +243,13 @@ class GradingHeads(nn.Module):
             counterfeit_logit=counterfeit_logit,
         )
 
+    def authenticity_outputs(self, stride16: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(embedding, counterfeit logit) of the authenticity branch alone, for its training stream."""
+        return self._authenticity(stride16, None)
+
     def _authenticity(self, stride16: torch.Tensor, rows: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
+        if rows is not None and not rows.any():
+            return stride16.new_zeros((len(stride16), AUTH_EMBEDDING_DIM)), stride16.new_zeros(len(stride16))
         chosen = stride16 if rows is None else stride16[rows]
         pooled = self.authenticity(chosen)
         embedding = F.normalize(self.auth_embedding(pooled), dim=1)

@@ -27,7 +27,7 @@ from training.checkpoint import RunFolder
 from training.config import TrainConfig, save_config
 from training.feature_cache import CachedFeatures, PhotoRef, compute_features
 from training.frozen_backbone import onnx_backbone
-from training.losses import authenticity_rows, head_losses
+from training.losses import authenticity_losses, authenticity_rows, head_losses
 from training.network import GradingHeads, Taps
 from training.patch_memory import MemoryBank, build_memory_bank, patch_features
 
@@ -202,17 +202,20 @@ def fit(
     resume: bool,
     progress: bool = True,
 ) -> list[dict[str, float]]:
-    """AdamW with warm-up and cosine decay over the cached features; returns the per-epoch losses."""
-    optimiser = torch.optim.AdamW(
-        parameter_groups(heads, config.learning_rate), lr=config.learning_rate, weight_decay=config.weight_decay
-    )
-    total_steps = config.epochs * math.ceil(len(train_cache.category) / config.batch_size)
-    schedule = torch.optim.lr_scheduler.LambdaLR(optimiser, lambda step: warmup_cosine(step, total_steps))
-    first_epoch, history = run.resume_state(heads, optimiser, schedule) if resume else (0, [])
+    """AdamW with warm-up and cosine decay over the cached features; returns the per-epoch losses.
+
+    Two streams that share no parameter: the condition stream (every photo but those labelled only for
+    authenticity or product line, all heads but authenticity) and the authenticity stream (the photos with such a
+    label, the authenticity branch and its two outputs, at `AUTHENTICITY_LR_SCALE` of the rate). Each has its own
+    optimiser, schedule and batches, so adding authenticity data leaves the condition heads' training exactly
+    as it was without it (same batches, same learning rates).
+    """
+    streams = Streams.of(train_cache, heads, config)
+    first_epoch, history = run.resume_state(heads, streams.optimiser, streams.schedule) if resume else (0, [])
     for epoch in range(first_epoch, config.epochs):
-        train_loss = _train_epoch(heads, train_cache, optimiser, schedule, config, epoch, progress)
+        train_loss = _train_epoch(heads, train_cache, streams, config, epoch, progress)
         history.append({"epoch": epoch + 1, **train_loss, **_validation_loss(heads, validation, config)})
-        run.save_progress(heads, optimiser, schedule, epoch + 1, history)
+        run.save_progress(heads, streams.optimiser, streams.schedule, epoch + 1, history)
         print(json.dumps(history[-1]))
     return history
 
@@ -226,35 +229,102 @@ def warmup_cosine(step: int, total_steps: int, warmup_share: float = 0.1) -> flo
     return 0.5 * (1.0 + math.cos(math.pi * progress))
 
 
+AUTHENTICITY_LR_SCALE = 0.5  # the branch starts from ImageNet weights; the full rate unsettled it in probes
+
+
+class Paired:
+    """Two optimisers (or two schedules) saved and resumed as one object."""
+
+    def __init__(self, condition, authenticity) -> None:
+        self.condition, self.authenticity = condition, authenticity
+
+    def state_dict(self) -> dict:
+        return {"condition": self.condition.state_dict(), "authenticity": self.authenticity.state_dict()}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.condition.load_state_dict(state["condition"])
+        self.authenticity.load_state_dict(state["authenticity"])
+
+
+@dataclass(frozen=True)
+class Streams:
+    """Row indices, optimisers and schedules of the condition and authenticity streams."""
+
+    condition_rows: torch.Tensor
+    authenticity_rows: torch.Tensor
+    optimiser: Paired
+    schedule: Paired
+
+    @classmethod
+    def of(cls, cache: CachedFeatures, heads: GradingHeads, config: TrainConfig) -> Streams:
+        labelled = authenticity_rows(cache)
+        condition = ~labelled | cache.annotated | (cache.grade >= 0)  # authenticity-only photos stay out
+        rows = condition.nonzero().squeeze(1), labelled.nonzero().squeeze(1)
+        branch = authenticity_parameters(heads)
+        in_branch = {id(parameter) for parameter in branch}
+        rest = [parameter for parameter in heads.parameters() if id(parameter) not in in_branch]
+        rates = (config.learning_rate, config.learning_rate * AUTHENTICITY_LR_SCALE)
+        optimisers = [
+            torch.optim.AdamW(group, lr=rate, weight_decay=config.weight_decay)
+            for group, rate in zip((rest, branch), rates, strict=True)
+        ]
+        schedules = [
+            torch.optim.lr_scheduler.LambdaLR(optimiser, _schedule(config.epochs * _batches(len(chosen), config)))
+            for optimiser, chosen in zip(optimisers, rows, strict=True)
+        ]
+        return cls(rows[0], rows[1], Paired(*optimisers), Paired(*schedules))
+
+
+def _batches(rows: int, config: TrainConfig) -> int:
+    return math.ceil(rows / config.batch_size)
+
+
+def _schedule(total_steps: int):
+    return lambda step: warmup_cosine(step, total_steps)
+
+
+def authenticity_parameters(heads: GradingHeads) -> list[torch.nn.Parameter]:
+    """The authenticity stream's parameters: the branch and the two outputs it feeds."""
+    return [*heads.authenticity.parameters(), *heads.auth_embedding.parameters(), *heads.counterfeit.parameters()]
+
+
 def _train_epoch(
-    heads, cache, optimiser, schedule, config: TrainConfig, epoch: int, progress: bool = True
+    heads, cache, streams: Streams, config: TrainConfig, epoch: int, progress: bool = True
 ) -> dict[str, float]:
     heads.train()
-    order = torch.randperm(len(cache.category), generator=torch.Generator().manual_seed(config.seed + epoch))
+    generator = torch.Generator().manual_seed(config.seed + epoch)
+    totals = _train_stream(heads, cache, streams, "condition", generator, config, epoch, progress)
+    with torch.random.fork_rng():  # the authenticity stream's dropout leaves the condition stream's draws alone
+        totals |= _train_stream(heads, cache, streams, "authenticity", generator, config, epoch, progress)
+    rows = {"condition": len(streams.condition_rows), "authenticity": len(streams.authenticity_rows)}
+    stream_of = {"counterfeit": "authenticity", "embedding": "authenticity"}
+    return {f"train_{name}": value / max(1, rows[stream_of.get(name, "condition")]) for name, value in totals.items()}
+
+
+def _train_stream(
+    heads, cache, streams: Streams, stream: str, generator, config: TrainConfig, epoch: int, progress: bool
+) -> dict[str, float]:
+    """One epoch of one stream; returns each loss summed over rows."""
+    rows = streams.condition_rows if stream == "condition" else streams.authenticity_rows
+    order = rows[torch.randperm(len(rows), generator=generator)]
+    optimiser, schedule = getattr(streams.optimiser, stream), getattr(streams.schedule, stream)
     totals: dict[str, float] = {}
     batches = range(0, len(order), config.batch_size)
-    for start in tqdm(batches, desc=f"epoch {epoch + 1}", leave=False, disable=not progress):
+    for start in tqdm(batches, desc=f"epoch {epoch + 1} {stream}", leave=False, disable=not progress):
         batch = select(cache, order[start : start + config.batch_size])
-        losses = head_losses(heads(batch_taps(batch), authenticity_rows(batch)), batch, config.defect_background_weight)
+        if stream == "condition":
+            logits = heads(batch_taps(batch), torch.zeros(len(batch.category), dtype=torch.bool))
+            losses = head_losses(logits, batch, config.defect_background_weight)
+        else:
+            losses = authenticity_losses(heads.authenticity_outputs(batch.stride16.float()), batch)
         total = sum(config.loss_weights.get(name, 1.0) * value for name, value in losses.items())
         optimiser.zero_grad()
         total.backward()
         optimiser.step()
         schedule.step()
         for name, value in losses.items():
-            totals[f"train_{name}"] = totals.get(f"train_{name}", 0.0) + float(value.detach()) * len(batch.category)
-    return {name: value / len(order) for name, value in totals.items()}
-
-
-AUTHENTICITY_LR_SCALE = 0.5  # the branch starts from ImageNet weights; the full rate unsettled it in probes
-
-
-def parameter_groups(heads: GradingHeads, learning_rate: float) -> list[dict]:
-    """The authenticity branch (pretrained stages) learns at half the rate of the heads trained from scratch."""
-    branch = list(heads.authenticity.parameters())
-    in_branch = {id(parameter) for parameter in branch}
-    rest = [parameter for parameter in heads.parameters() if id(parameter) not in in_branch]
-    return [{"params": rest}, {"params": branch, "lr": learning_rate * AUTHENTICITY_LR_SCALE}]
+            totals[name] = totals.get(name, 0.0) + float(value.detach()) * len(batch.category)
+    return totals
 
 
 def _validation_loss(heads: GradingHeads, cache: CachedFeatures, config: TrainConfig) -> dict[str, float]:

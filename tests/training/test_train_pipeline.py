@@ -114,7 +114,7 @@ def test_no_progress_silences_the_feature_caching_and_epoch_bars(
     settings = ["epochs=1", "augmented_copies=0", "workers=0", "bank_per_category=16", "bank_dims=8"]
     arguments = ["model", "train", "--no-progress", "--manifest", str(manifest), "--out", str(tmp_path / "run")]
     assert main(arguments + [f"--set={s}" for s in settings]) == 0
-    assert disabled == [True, True, True]  # train features, validation features, the one epoch
+    assert disabled == [True] * 4  # train features, validation features, the epoch's two streams
     assert "%|" not in capsys.readouterr().err  # no bar drawn
 
 
@@ -133,3 +133,28 @@ def test_product_lines_are_learned_from_train_and_an_excluded_line_is_left_out(t
     assert held_out.product_lines == ["af1"]
     kept = [ref.item.product_line for refs in held_out.refs.values() for ref in refs]
     assert kept and set(kept) == {"af1"}
+
+
+def test_authenticity_only_photos_leave_the_condition_stream_as_it_was(tmp_path: Path) -> None:
+    """Adding photos labelled only for authenticity changes neither the condition stream's rows nor its order."""
+    import torch
+
+    from grading.vocabulary import DefectType, Grade
+    from training.config import load_config
+    from training.feature_cache import CachedFeatures
+    from training.network import GradingHeads
+    from training.trainer import Streams
+
+    def cache(extra: int) -> CachedFeatures:
+        count = 6 + extra
+        labelled = torch.tensor([-1] * 6 + [1] * extra)
+        empty = torch.zeros(count)
+        annotated = torch.tensor([True] * 6 + [False] * extra)
+        grade = torch.tensor([2] * 6 + [-1] * extra)
+        return CachedFeatures(*[empty] * 4, grade, labelled, annotated, *[empty] * 4, labelled.clamp(max=0))
+
+    heads = GradingHeads(len(DefectType), num_categories=2, num_grades=len(Grade), pretrained=False)
+    config = load_config()
+    without, with_sneakers = Streams.of(cache(0), heads, config), Streams.of(cache(5), heads, config)
+    assert with_sneakers.condition_rows.tolist() == without.condition_rows.tolist() == list(range(6))
+    assert with_sneakers.authenticity_rows.tolist() == [6, 7, 8, 9, 10]
