@@ -244,6 +244,9 @@ def authenticity_section(predictions: Predictions, metadata: BundleMetadata) -> 
         for r in ABSTAIN_RATES
     }
     metrics |= _band_metrics(probability, correct, band.authentic_below, band.counterfeit_above)
+    said_confidence = np.maximum(probability, 1 - probability)
+    said_right = (probability >= 0.5) == truth.astype(bool)
+    metrics["expected_calibration_error"] = expected_calibration_error(said_confidence, said_right)
 
     def describe(k: int) -> str:
         said = "counterfeit" if probability[k] >= threshold else "authentic"
@@ -266,7 +269,16 @@ def authenticity_section(predictions: Predictions, metadata: BundleMetadata) -> 
             f"bundle's abstain band {band.authentic_below:g}-{band.counterfeit_above:g}); the bundle's own verdict "
             "sends the band to review.",
         ),
-        figures=tuple(_authenticity_figures(truth, probability, correct, confidence, threshold, metrics)),
+        figures=(
+            *_authenticity_figures(truth, probability, correct, confidence, threshold, metrics),
+            reliability_figure(
+                "counterfeit probability reliability",
+                reliability(said_confidence, said_right),
+                metrics["expected_calibration_error"].value,
+                "Items by the probability of the class the model leans to (counterfeit at 0.5 or more); bars "
+                "below the diagonal mean overconfidence.",
+            ),
+        ),
         errors=worst_wrong(predictions, first_items, scored, describe),
         details={"decision_threshold": threshold, "band": [band.authentic_below, band.counterfeit_above]},
     )
