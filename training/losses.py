@@ -10,17 +10,13 @@ from training.feature_cache import CachedFeatures
 from training.network import HeadLogits, corn_loss
 
 
-def head_losses(
-    logits: HeadLogits, batch: CachedFeatures, background_weight: float, temperature: float = 0.1
-) -> dict[str, torch.Tensor]:
-    """Loss per head over the rows that have its label; a head with no such rows in the batch is left out."""
+def head_losses(logits: HeadLogits, batch: CachedFeatures, background_weight: float) -> dict[str, torch.Tensor]:
+    """Loss per condition head (category, defects, grade) over the rows that have its label; a head with no such
+    rows in the batch is left out. The authenticity branch has its own, `authenticity_losses`."""
     losses = {}
     rows = batch.category >= 0
     if rows.any():
         losses["category"] = F.cross_entropy(logits.category_logits[rows], batch.category[rows], label_smoothing=0.1)
-    rows = authenticity_rows(batch)
-    if rows.any():
-        losses["embedding"] = supervised_contrastive(logits.embedding[rows], _identity(batch)[rows], temperature)
     if batch.annotated.any():
         annotated = logits.defect_logits[batch.annotated]
         losses["defects"] = defect_loss(annotated, batch.defect_map[batch.annotated], background_weight)
@@ -28,11 +24,6 @@ def head_losses(
     rows = batch.grade >= 0
     if rows.any():
         losses["grade"] = corn_loss(logits.grade_logits[rows], batch.grade[rows])
-    rows = batch.counterfeit >= 0
-    if rows.any():
-        losses["counterfeit"] = F.binary_cross_entropy_with_logits(
-            logits.counterfeit_logit[rows], batch.counterfeit[rows].float()
-        )
     return {name: value for name, value in losses.items() if torch.isfinite(value)}
 
 

@@ -226,11 +226,15 @@ class GradingHeads(nn.Module):
         self.auth_embedding = nn.Linear(EMBEDDING_DIM, AUTH_EMBEDDING_DIM)
         self.counterfeit = nn.Sequential(nn.Dropout(0.3), nn.Linear(EMBEDDING_DIM, 1))
 
-    def forward(self, taps: Taps, authenticity_rows: torch.Tensor | None = None) -> HeadLogits:
-        """All heads on every row; in training `authenticity_rows` (bool) limits the authenticity branch to the
-        rows its losses read (the others get zeros and no gradient), which keeps an epoch minutes long."""
+    def forward(self, taps: Taps, with_authenticity: bool = True) -> HeadLogits:
+        """Every head; the condition stream of training passes `with_authenticity=False` (zeros instead), since
+        the branch is trained in its own stream (`authenticity_outputs`) and would only cost time there."""
         pooled = self.embedding_head(taps.stride32)
-        embedding, counterfeit_logit = self._authenticity(taps.stride16, authenticity_rows)
+        if with_authenticity:
+            embedding, counterfeit_logit = self.authenticity_outputs(taps.stride16)
+        else:
+            rows = len(taps.stride16)
+            embedding, counterfeit_logit = pooled.new_zeros((rows, AUTH_EMBEDDING_DIM)), pooled.new_zeros(rows)
         features = self.defects.features(taps)
         defect_logits = self.defects.classify(features)
         seen = defect_logits.detach()  # the grade loss does not reshape the defect maps
@@ -244,17 +248,6 @@ class GradingHeads(nn.Module):
         )
 
     def authenticity_outputs(self, stride16: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """(embedding, counterfeit logit) of the authenticity branch alone, for its training stream."""
-        return self._authenticity(stride16, None)
-
-    def _authenticity(self, stride16: torch.Tensor, rows: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
-        if rows is not None and not rows.any():
-            return stride16.new_zeros((len(stride16), AUTH_EMBEDDING_DIM)), stride16.new_zeros(len(stride16))
-        chosen = stride16 if rows is None else stride16[rows]
-        pooled = self.authenticity(chosen)
-        embedding = F.normalize(self.auth_embedding(pooled), dim=1)
-        logit = self.counterfeit(pooled).squeeze(1)
-        if rows is None:
-            return embedding, logit
-        full_embedding = embedding.new_zeros((len(stride16), embedding.shape[1])).index_put((rows,), embedding)
-        return full_embedding, logit.new_zeros(len(stride16)).index_put((rows,), logit)
+        """(L2-normalised embedding, counterfeit logit) of the authenticity branch."""
+        pooled = self.authenticity(stride16)
+        return F.normalize(self.auth_embedding(pooled), dim=1), self.counterfeit(pooled).squeeze(1)

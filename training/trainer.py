@@ -313,8 +313,7 @@ def _train_stream(
     for start in tqdm(batches, desc=f"epoch {epoch + 1} {stream}", leave=False, disable=not progress):
         batch = select(cache, order[start : start + config.batch_size])
         if stream == "condition":
-            logits = heads(batch_taps(batch), torch.zeros(len(batch.category), dtype=torch.bool))
-            losses = head_losses(logits, batch, config.defect_background_weight)
+            losses = head_losses(heads(batch_taps(batch), False), batch, config.defect_background_weight)
         else:
             losses = authenticity_losses(heads.authenticity_outputs(batch.stride16.float()), batch)
         total = sum(config.loss_weights.get(name, 1.0) * value for name, value in losses.items())
@@ -333,8 +332,13 @@ def _validation_loss(heads: GradingHeads, cache: CachedFeatures, config: TrainCo
     with torch.inference_mode():
         for start in range(0, len(cache.category), 256):
             batch = select(cache, torch.arange(start, min(start + 256, len(cache.category))))
-            logits = heads(batch_taps(batch), authenticity_rows(batch))
-            for name, value in head_losses(logits, batch, config.defect_background_weight).items():
+            losses = head_losses(heads(batch_taps(batch), False), batch, config.defect_background_weight)
+            labelled = authenticity_rows(batch)
+            if labelled.any():
+                losses |= authenticity_losses(
+                    heads.authenticity_outputs(batch.stride16[labelled].float()), select(batch, labelled)
+                )
+            for name, value in losses.items():
                 totals[f"validation_{name}"] = totals.get(f"validation_{name}", 0.0) + float(value) * len(
                     batch.category
                 )

@@ -79,31 +79,27 @@ def candidate_pairs(embeddings: np.ndarray, mirrored: np.ndarray) -> list[tuple[
 def _embeddings(paths: Sequence[Path], progress: bool) -> tuple[np.ndarray, np.ndarray]:
     """L2-normalised (n, 1280) embeddings of the photos and of their mirror images; zero rows where unreadable."""
     backbone, head = onnx_backbone(), create_backbone()
-    plain, mirror = [], []
+    plain, mirror, readable = [], [], []
     for start in tqdm(range(0, len(paths), _BATCH), desc="embeddings", unit="batch", disable=not progress):
-        pixels = torch.from_numpy(np.stack([_pixels(path) for path in paths[start : start + _BATCH]]))
+        loaded = [_pixels(path) for path in paths[start : start + _BATCH]]
+        readable += [photo is not None for photo in loaded]
+        blank = np.zeros((_PREPROCESSING.crop_size, _PREPROCESSING.crop_size, 3), dtype=np.uint8)
+        pixels = torch.from_numpy(np.stack([blank if photo is None else photo for photo in loaded]))
         for flip, out in ((False, plain), (True, mirror)):
             taps = backbone(torch.flip(pixels, [2]) if flip else pixels)
             with torch.inference_mode():
                 pooled = F.relu6(head.bn2(head.conv_head(taps.stride32))).mean((2, 3))
             out.append(F.normalize(pooled, dim=1).numpy())
-    readable = np.array([_readable(path) for path in paths])[:, None]
-    return np.concatenate(plain) * readable, np.concatenate(mirror) * readable
+    kept = np.array(readable, dtype=np.float32)[:, None]
+    return np.concatenate(plain) * kept, np.concatenate(mirror) * kept
 
 
-def _pixels(path: Path) -> np.ndarray:
+def _pixels(path: Path) -> np.ndarray | None:
+    """The photo through intake (whole frame), or None when it cannot be read."""
     try:
         return load_photo(Path(path).read_bytes(), preprocessing=_PREPROCESSING).pixels
     except (OSError, ValueError):
-        return np.zeros((_PREPROCESSING.crop_size, _PREPROCESSING.crop_size, 3), dtype=np.uint8)
-
-
-def _readable(path: Path) -> bool:
-    try:
-        load_photo(Path(path).read_bytes(), preprocessing=_PREPROCESSING)
-    except (OSError, ValueError):
-        return False
-    return True
+        return None
 
 
 class _KeypointCache:

@@ -53,19 +53,19 @@ def test_embedding_head_starts_as_the_imagenet_embedding_and_keeps_its_batchnorm
     assert all(p.requires_grad for p in heads.embedding_head.parameters())
 
 
-def test_the_authenticity_branch_runs_on_chosen_rows_only_and_matches_the_full_pass() -> None:
-    """Training runs the branch on labelled rows; their outputs equal the full pass and the rest get no gradient."""
+def test_the_condition_stream_skips_the_authenticity_branch_and_its_own_pass_matches_the_full_one() -> None:
+    """Training's condition stream gets zeros and leaves the branch without gradient; the authenticity stream's
+    pass is the one export runs."""
     heads = GradingHeads(len(DefectType), num_categories=5, num_grades=len(Grade)).eval()
-    taps = Taps(*(t.requires_grad_() for t in random_taps()))
-    rows = torch.tensor([False, True])
-    chosen = heads(taps, rows)
+    taps = random_taps()
+    without = heads(taps, with_authenticity=False)
+    assert without.embedding.abs().sum() == 0 and without.counterfeit_logit.abs().sum() == 0
+    (without.category_logits.sum() + without.defect_logits.sum()).backward()
+    assert all(p.grad is None for p in heads.authenticity.parameters())
     with torch.no_grad():
-        full = heads(taps)
-    torch.testing.assert_close(chosen.embedding[1], full.embedding[1])
-    torch.testing.assert_close(chosen.counterfeit_logit[1], full.counterfeit_logit[1])
-    assert chosen.embedding[0].abs().sum() == 0 and chosen.counterfeit_logit[0] == 0
-    chosen.counterfeit_logit.sum().backward()
-    assert taps.stride16.grad[0].abs().sum() == 0 and taps.stride16.grad[1].abs().sum() > 0
+        full, (embedding, logit) = heads(taps), heads.authenticity_outputs(taps.stride16)
+    torch.testing.assert_close(full.embedding, embedding)
+    torch.testing.assert_close(full.counterfeit_logit, logit)
     heads.train()
     norms = [m for m in heads.authenticity.modules() if isinstance(m, torch.nn.BatchNorm2d)]
     assert norms and not any(m.training for m in norms)
