@@ -5,6 +5,8 @@ confirms. Signals:
 
 - reference similarity: the item's best cosine similarity between any of its photos' embeddings and any
   enrolled authentic reference of its product line (embeddings are L2-normalised, so cosine = dot product);
+  the nearest references (`NEAREST_SHOWN`, each with its best similarity over the item's photos) are kept with
+  the verdict, so a reviewer sees them side by side with the item;
 - supervised score: the item's counterfeit probability, `item_counterfeit_probability` of its photos' (the
   mean: one merge rule for the service, calibration and evaluation), against the bundle's `counterfeit_above`
   and `authentic_below` (bundles 0.1.0 to 0.3.0 set 1.0 and 0.0: their head was trained without counterfeits
@@ -23,13 +25,17 @@ The rule, in order:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
 from grading.policy import AuthenticityPolicy
+
+NEAREST_SHOWN = 6  # references kept with a verdict, nearest first, for the reviewer to compare side by side
 
 
 class AuthenticityVerdict(StrEnum):
@@ -46,21 +52,41 @@ def l2_normalise(embeddings: np.ndarray) -> np.ndarray:
     return rows / np.where(norms == 0, 1.0, norms)
 
 
+class ReferenceMatch(NamedTuple):
+    """An enrolled reference and its cosine similarity to an item: the best over the item's photos."""
+
+    reference_id: str
+    similarity: float
+
+
 class ReferenceGallery:
-    """Enrolled embeddings of authentic items, by product line; rows are stored L2-normalised."""
+    """Enrolled embeddings of authentic items, by product line; rows are stored L2-normalised.
 
-    def __init__(self, references: dict[str, np.ndarray] | None = None) -> None:
+    Each row has an id the caller chooses (the service passes its reference photo ids); by default a row's id
+    is its position in the line's enrolment order ("0", "1", ...). `save` keeps the embeddings only, so a
+    loaded gallery has the default ids.
+    """
+
+    def __init__(
+        self, references: dict[str, np.ndarray] | None = None, ids: dict[str, Sequence[str]] | None = None
+    ) -> None:
         self._references: dict[str, np.ndarray] = {}
+        self._ids: dict[str, list[str]] = {}
         for product_line, embeddings in (references or {}).items():
-            self.enroll(product_line, embeddings)
+            self.enroll(product_line, embeddings, (ids or {}).get(product_line))
 
-    def enroll(self, product_line: str, embeddings: np.ndarray) -> None:
-        """Add (n, d) or (d,) embeddings of authentic photos of `product_line`."""
+    def enroll(self, product_line: str, embeddings: np.ndarray, ids: Sequence[str] | None = None) -> None:
+        """Add (n, d) or (d,) embeddings of authentic photos of `product_line`, with one id per row if given."""
         rows = l2_normalise(embeddings)
         known = self._references.get(product_line)
         if known is not None and known.shape[1] != rows.shape[1]:
             raise ValueError(f"{product_line}: references have {known.shape[1]} dimensions, got {rows.shape[1]}")
+        start = 0 if known is None else len(known)
+        ids = [str(index) for index in range(start, start + len(rows))] if ids is None else list(ids)
+        if len(ids) != len(rows):
+            raise ValueError(f"{product_line}: {len(ids)} ids for {len(rows)} embeddings; give one id per row")
         self._references[product_line] = rows if known is None else np.concatenate([known, rows])
+        self._ids[product_line] = self._ids.get(product_line, []) + ids
 
     def count(self, product_line: str | None) -> int:
         rows = self._references.get(product_line or "")
@@ -71,6 +97,22 @@ class ReferenceGallery:
 
     def similarity(self, product_line: str, embeddings: np.ndarray) -> float | None:
         """Best cosine similarity between any of the (k, d) embeddings and any reference; None without references."""
+        scores = self._scores(product_line, embeddings)
+        return None if scores is None else float(scores.max())
+
+    def nearest(self, product_line: str, embeddings: np.ndarray, k: int = NEAREST_SHOWN) -> list[ReferenceMatch]:
+        """The `k` references most similar to any of the item's (photos, d) embeddings, nearest first (ties in
+        enrolment order); all of them when there are fewer, none without references."""
+        if k < 1:
+            raise ValueError(f"k is the number of nearest references to return; it must be at least 1, got {k}")
+        scores = self._scores(product_line, embeddings)
+        if scores is None:
+            return []
+        ids = self._ids[product_line]
+        return [ReferenceMatch(ids[row], float(scores[row])) for row in np.argsort(-scores, kind="stable")[:k]]
+
+    def _scores(self, product_line: str, embeddings: np.ndarray) -> np.ndarray | None:
+        """Per reference, its best cosine similarity over the item's (photos, d) embeddings; None without any."""
         rows = self._references.get(product_line)
         if rows is None:
             return None
@@ -81,7 +123,7 @@ class ReferenceGallery:
                 f"{queries.shape[1]}-dimensional ones: the references were enrolled with another model bundle; "
                 "re-enroll this product line's references with the active bundle"
             )
-        return float((queries @ rows.T).max())
+        return (queries @ rows.T).max(axis=0)
 
     def save(self, path: Path) -> None:
         np.savez(path, **self._references)
@@ -134,6 +176,7 @@ class AuthenticityAssessment:
     product_line: str | None = None
     product_line_source: str = "none"  # declared | model | none
     reason: str = ""
+    nearest_references: tuple[ReferenceMatch, ...] = ()  # nearest first; the first one's similarity is the best
 
 
 def assess(
@@ -159,7 +202,8 @@ def assess(
         line, source = nearest_product_line(embeddings, band.prototypes)[0], "model"
     references = gallery.count(line) if gallery is not None else 0
     probability = item_counterfeit_probability(counterfeit_probs)
-    similarity = gallery.similarity(line, embeddings) if gallery is not None and references else None
+    nearest = tuple(gallery.nearest(line, embeddings)) if gallery is not None and references else ()
+    similarity = nearest[0].similarity if nearest else None
     if not requested and references == 0:
         return AuthenticityAssessment(
             AuthenticityVerdict.NOT_CHECKED, probability, None, 0, line, source, "authentication was not asked for"
@@ -168,7 +212,7 @@ def assess(
     verdict, reason = _verdict(counted, similarity, band, policy)
     if counted is None:
         reason = f"the model was not trained on product line {line or '(unknown)'}; " + reason
-    return AuthenticityAssessment(verdict, probability, similarity, references, line, source, reason)
+    return AuthenticityAssessment(verdict, probability, similarity, references, line, source, reason, nearest)
 
 
 def _verdict(

@@ -33,6 +33,7 @@ from grading.item_result import (
     GradeResult,
     ItemResult,
     ListingResult,
+    NearestReference,
     PhotoResult,
     PriceResult,
     VoucherOffer,
@@ -129,7 +130,7 @@ def grade_item(
         ),
         defects=[_defect_result(defect, outcome) for defect in defects],
         anomaly=_anomaly(evidence, policy),
-        authenticity=AuthenticityResult(**vars(authenticity)),
+        authenticity=_authenticity_result(authenticity),
         decision=decision,
         reasons=reviews + outcome.rejections,
         price=_price(facts, category.used, outcome.grade, policy, pricing, when or datetime.date.today()),
@@ -258,6 +259,11 @@ def _authenticity(
             model.calibration.product_line_prototypes,
         ),
     )
+
+
+def _authenticity_result(assessment: AuthenticityAssessment) -> AuthenticityResult:
+    nearest = [NearestReference(**match._asdict()) for match in assessment.nearest_references]
+    return AuthenticityResult(**(vars(assessment) | {"nearest_references": nearest}))
 
 
 def _signals(

@@ -10,7 +10,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from grading.authenticity import AuthenticityVerdict
+from grading.authenticity import NEAREST_SHOWN, AuthenticityVerdict
 from grading.policy import RejectReason, ReviewReason
 from grading.vocabulary import DefectType, View
 
@@ -86,6 +86,14 @@ class AnomalyResult(_Frozen):
     used: bool
 
 
+class NearestReference(_Frozen):
+    """An enrolled reference of the item's product line: its id and cosine similarity to the item (the best over
+    the item's photos)."""
+
+    reference_id: str
+    similarity: float
+
+
 class AuthenticityResult(_Frozen):
     verdict: AuthenticityVerdict
     counterfeit_probability: float
@@ -94,6 +102,12 @@ class AuthenticityResult(_Frozen):
     product_line: str | None = None
     product_line_source: str = Field("none", description="declared by the caller, model (nearest prototype) or none")
     reason: str = Field("", description="why the verdict, in words, for kiosk, station and reviewer")
+    nearest_references: list[NearestReference] = Field(
+        default_factory=list,
+        description=f"the enrolled references nearest the item, nearest first (at most {NEAREST_SHOWN}; the first "
+        "one's similarity is `reference_similarity`); empty without references and in results from before they "
+        "were recorded",
+    )
 
 
 class VoucherOffer(_Frozen):

@@ -14,17 +14,17 @@ from serving.tables import ReferencePhoto
 
 
 def gallery_for(session: Session, product_line: str | None, model_version: str) -> ReferenceGallery | None:
-    """The references of one product line embedded by the running model; None when there are none."""
+    """The references of one product line embedded by the running model, by their ids; None when there are none."""
     if not product_line:
         return None
-    rows = session.scalars(
-        select(ReferencePhoto).where(
-            ReferencePhoto.product_line == product_line, ReferencePhoto.model_version == model_version
-        )
-    ).all()
+    query = select(ReferencePhoto).where(
+        ReferencePhoto.product_line == product_line, ReferencePhoto.model_version == model_version
+    )
+    rows = session.scalars(query.order_by(ReferencePhoto.created_at, ReferencePhoto.id)).all()
     if not rows:
         return None
-    return ReferenceGallery({product_line: np.stack([np.frombuffer(row.embedding, np.float32) for row in rows])})
+    embeddings = np.stack([np.frombuffer(row.embedding, np.float32) for row in rows])
+    return ReferenceGallery({product_line: embeddings}, {product_line: [row.id for row in rows]})
 
 
 def enroll(

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session
 
 from grading.authenticity import AuthenticityVerdict
-from grading.policy import ReviewReason
+from grading.policy import GradePolicy, ReviewReason
 from grading.vocabulary import Authenticity
 from serving.overlays import OverlayKind
 from serving.references import reference_photos
@@ -35,6 +35,7 @@ REASON_LABELS = {
 AUTHENTICITY_CHOICES = (Authenticity.AUTHENTIC, Authenticity.COUNTERFEIT)  # what a reviewer may establish
 IN_QUESTION = {AuthenticityVerdict.INCONCLUSIVE.value, AuthenticityVerdict.SUSPECTED_COUNTERFEIT.value}
 QUESTION_REASONS = {ReviewReason.AUTHENTICITY_INCONCLUSIVE.value, ReviewReason.SUSPECTED_COUNTERFEIT.value}
+ENROLMENT_ORDER_NOTE = "In enrolment order: no similarities were recorded when this item was graded."
 
 
 @dataclass(frozen=True)
@@ -50,17 +51,21 @@ class PhotoView:
 
 @dataclass(frozen=True)
 class ReferenceView:
+    """A reference photo beside the item: nearest first with its similarity, or in enrolment order without."""
+
     id: str
     url: str
+    alt: str
+    caption: str
 
 
-def item_context(db: Session, item_id: str) -> dict:
+def item_context(db: Session, item_id: str, policy: GradePolicy) -> dict:
     """The item document plus photos with page URLs and, when authenticity is in question, the references."""
     document = item_document(db, item_id)
     result = document["result"]
     product_line = document["facts"].get("product_line")
     in_question = authenticity_in_question(result)
-    references = _references(db, product_line) if in_question and product_line else []
+    references, note = _references_shown(db, result, product_line, policy) if in_question else ([], "")
     return {
         "doc": document,
         "result": result,
@@ -68,6 +73,7 @@ def item_context(db: Session, item_id: str) -> dict:
         "authenticity_in_question": in_question,
         "product_line": product_line,
         "references": references,
+        "references_note": note,
     }
 
 
@@ -86,5 +92,78 @@ def _photo_view(item_id: str, photo: dict, result: dict | None) -> PhotoView:
     return PhotoView(photo["id"], photo["view"], photo["width"], photo["height"], urls, stats, defects)
 
 
+def authentic_threshold(policy: GradePolicy, result: dict | None) -> float | None:
+    """The similarity that counts as authentic under the policy that graded the item; None when that policy is no
+    longer the active one (its thresholds are not kept) or sets it at 1, which only a copy of a reference reaches
+    (the shipped policy's way of letting references decide nothing)."""
+    if not result or result["policy_version"] != policy.version:
+        return None
+    threshold = policy.authenticity.authentic_similarity_at_least
+    return threshold if threshold < 1 else None
+
+
+def _nearest_view(rank: int, match: dict, product_line: str | None, threshold: float | None) -> ReferenceView:
+    line = f" of {product_line}" if product_line else ""
+    similarity = similarity_text(match["similarity"], threshold)
+    alt = f"Nearest authentic reference {rank}{line}, similarity {similarity} to the item"
+    caption = reference_caption(match["similarity"], threshold)
+    return ReferenceView(match["reference_id"], _reference_url(match["reference_id"]), alt, caption)
+
+
+def reference_caption(similarity: float, threshold: float | None) -> str:
+    """The similarity and, given a threshold, whether it reaches it: "similarity 0.91 · reaches the authentic
+    threshold 0.85"."""
+    caption = f"similarity {similarity_text(similarity, threshold)}"
+    if threshold is None:
+        return caption
+    return f"{caption} · {'reaches' if similarity >= threshold else 'is below'} the authentic threshold {threshold:g}"
+
+
+def similarity_text(similarity: float, threshold: float | None) -> str:
+    """Two decimals, or more where rounding would carry it across the threshold (0.8499 against 0.85)."""
+    decimals = 2
+    while threshold is not None and decimals < 6 and similarity < threshold <= float(f"{similarity:.{decimals}f}"):
+        decimals += 1
+    return f"{similarity:.{decimals}f}"
+
+
+def _references_shown(
+    db: Session, result: dict, product_line: str | None, policy: GradePolicy
+) -> tuple[list[ReferenceView], str]:
+    """The references recorded with the result, nearest first and captioned with their similarity (and, where the
+    policy gives one, whether it reaches the authentic threshold), and a note on how they are shown; for a result
+    without them (graded before they were recorded or before any were enrolled) the line's, in enrolment order."""
+    nearest = result["authenticity"].get("nearest_references", [])
+    if not nearest:
+        references = _references(db, product_line) if product_line else []
+        return references, ENROLMENT_ORDER_NOTE if references else ""
+    threshold = authentic_threshold(policy, result)
+    views = [_nearest_view(rank, match, product_line, threshold) for rank, match in enumerate(nearest, 1)]
+    return views, _nearest_note(policy, result, threshold)
+
+
+def _nearest_note(policy: GradePolicy, result: dict, threshold: float | None) -> str:
+    note = "Nearest first, each with its similarity to the item (the best over the item's photos)"
+    if threshold is not None:
+        return f"{note}."
+    if result["policy_version"] == policy.version:
+        threshold_at_one = "puts the authentic threshold at 1: only a copy of a reference reaches it"
+        return f"{note}; policy {policy.version} {threshold_at_one}."
+    return f"{note}; no threshold is shown: the item was graded under policy {result['policy_version']}, not active."
+
+
 def _references(db: Session, product_line: str) -> list[ReferenceView]:
-    return [ReferenceView(row.id, f"/review/references/{row.id}") for row in reference_photos(db, product_line)]
+    rows = reference_photos(db, product_line)
+    return [
+        ReferenceView(
+            row.id,
+            _reference_url(row.id),
+            f"Enrolled authentic reference {rank} of {product_line}",
+            f"reference {rank}",
+        )
+        for rank, row in enumerate(rows, 1)
+    ]
+
+
+def _reference_url(reference_id: str) -> str:
+    return f"/review/references/{reference_id}"

@@ -210,7 +210,7 @@ def _item_page(
     overlay: str = "photo",
 ) -> Response:
     with runtime.sessions() as db:
-        context = item_context(db, item_id)
+        context = item_context(db, item_id, runtime.grader.rules.policy)
     context |= {"filters": filters, "form": form or {}, "errors": errors or [], "done": done, "overlay": overlay}
     context |= {"actions": ACTION_LABELS, "reason_labels": REASON_LABELS, "authenticity_choices": AUTHENTICITY_CHOICES}
     context |= {"grades": list(runtime.grader.rules.policy.grades), "verdicts": AuthenticityVerdict}

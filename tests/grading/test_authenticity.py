@@ -8,9 +8,11 @@ import numpy as np
 import pytest
 
 from grading.authenticity import (
+    NEAREST_SHOWN,
     AuthenticityVerdict,
     ModelBand,
     ReferenceGallery,
+    ReferenceMatch,
     assess,
     item_counterfeit_probability,
     nearest_product_line,
@@ -71,6 +73,55 @@ def test_gallery_normalises_counts_and_round_trips(tmp_path: Path) -> None:
 def test_references_of_another_dimension_ask_for_re_enrolment() -> None:
     with pytest.raises(ValueError, match="enrolled with another model bundle; re-enroll"):
         gallery().similarity("line", np.ones((2, 4)))
+    with pytest.raises(ValueError, match="3-dimensional embeddings but the photos 4-dimensional ones"):
+        gallery().nearest("line", np.ones((2, 4)))
+
+
+def fan() -> ReferenceGallery:
+    """Eight references at 0, 10, ..., 70 degrees from the x axis, enrolled in a shuffled order, with ids."""
+    order = [3, 0, 7, 5, 1, 6, 2, 4]
+    angles = np.radians([10.0 * step for step in order])
+    rows = np.stack([np.cos(angles), np.sin(angles), np.zeros_like(angles)], axis=1)
+    return ReferenceGallery({"line": rows}, {"line": [f"ref-{10 * step}" for step in order]})
+
+
+def test_the_nearest_references_come_nearest_first_with_the_best_similarity_over_the_photos() -> None:
+    photos = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, 1.0]])  # the second photo matches nothing; the first counts
+    nearest = fan().nearest("line", photos, k=3)
+    assert [match.reference_id for match in nearest] == ["ref-0", "ref-10", "ref-20"]
+    assert [match.similarity for match in nearest] == pytest.approx(np.cos(np.radians([0, 10, 20])))
+    assert nearest[0].similarity == fan().similarity("line", photos)
+    assert len(fan().nearest("line", photos)) == NEAREST_SHOWN == 6
+    between = fan().nearest("line", np.array([[np.cos(np.radians(35)), np.sin(np.radians(35)), 0.0]]), k=2)
+    assert {match.reference_id for match in between} == {"ref-30", "ref-40"}
+
+
+def test_asking_for_more_references_than_enrolled_gives_all_of_them_and_ties_keep_enrolment_order() -> None:
+    references = ReferenceGallery({"line": np.array([[0.0, 1.0, 0.0], [1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])})
+    nearest = references.nearest("line", np.array([[0.0, 1.0, 0.0]]), k=10)
+    assert [match.reference_id for match in nearest] == ["0", "2", "1"]  # default ids: positions in enrolment order
+    assert [match.similarity for match in nearest] == pytest.approx([1.0, 1.0, 0.0])
+    assert references.nearest("other", np.array([[0.0, 1.0, 0.0]])) == []
+    with pytest.raises(ValueError, match="at least 1, got 0"):
+        references.nearest("line", np.array([[0.0, 1.0, 0.0]]), k=0)
+
+
+def test_ids_follow_their_rows_through_later_enrolments() -> None:
+    references = ReferenceGallery()
+    references.enroll("line", np.array([[1.0, 0.0, 0.0]]), ["a"])
+    references.enroll("line", np.array([[0.0, 1.0, 0.0]]))
+    assert references.nearest("line", np.array([[0.1, 1.0, 0.0]]))[0].reference_id == "1"
+    with pytest.raises(ValueError, match="1 ids for 2 embeddings"):
+        references.enroll("line", np.eye(3)[:2], ["c"])
+
+
+def test_an_assessment_keeps_the_nearest_references_and_the_best_is_the_similarity() -> None:
+    result = assess(np.array([[1.0, 0.0, 0.0]]), np.array([0.5]), "line", True, fan(), 1.0, 0.0, POLICY)
+    assert result.nearest_references[0] == ReferenceMatch("ref-0", pytest.approx(1.0))
+    assert len(result.nearest_references) == NEAREST_SHOWN
+    assert result.reference_similarity == result.nearest_references[0].similarity
+    without = assess(np.array([[1.0, 0.0, 0.0]]), np.array([0.5]), "line", True, None, 1.0, 0.0, POLICY)
+    assert without.nearest_references == () and without.reference_similarity is None
 
 
 def test_an_item_is_scored_by_the_mean_of_its_photos_so_more_photos_do_not_raise_suspicion() -> None:

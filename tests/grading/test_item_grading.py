@@ -14,7 +14,7 @@ import pytest
 
 from grading.authenticity import AuthenticityVerdict, ReferenceGallery
 from grading.item_grading import Channel, Decision, ItemFacts, PhotoEvidence, grade_item, split_outputs
-from grading.item_result import FloorSource, ItemResult
+from grading.item_result import AuthenticityResult, FloorSource, ItemResult
 from grading.listing import NO_DEFECTS_NOTE
 from grading.network_outputs import NetworkOutputs
 from grading.policy import Abstain, AnomalyReview, AuthenticityPolicy, GradePolicy, RejectReason, ReviewReason
@@ -201,6 +201,23 @@ def test_suspected_counterfeit_goes_to_review_with_the_verdict() -> None:
     assert shipped.authenticity.verdict is AuthenticityVerdict.INCONCLUSIVE
     near = grade(facts, [evidence(embedding=np.eye(8, dtype=np.float32)[0])], policy, references=references)
     assert near.authenticity.verdict is AuthenticityVerdict.AUTHENTIC and near.decision is Decision.LIST
+
+
+def test_the_result_records_the_nearest_references_and_older_results_without_them_still_load() -> None:
+    references = ReferenceGallery({"line-1": np.eye(8, dtype=np.float32)[:3]}, {"line-1": ["r0", "r1", "r2"]})
+    facts = ItemFacts(channel=Channel.KIOSK, product_line="line-1")
+    photos = [evidence("a", embedding=np.eye(8, dtype=np.float32)[2]), evidence("b", embedding=np.ones(8))]
+    authenticity = grade(facts, photos, references=references).authenticity
+    assert [(near.reference_id, round(near.similarity, 4)) for near in authenticity.nearest_references] == [
+        ("r2", 1.0),
+        ("r0", round(8**-0.5, 4)),
+        ("r1", round(8**-0.5, 4)),
+    ]
+    assert authenticity.reference_similarity == authenticity.nearest_references[0].similarity
+    older = authenticity.model_dump(mode="json")
+    del older["nearest_references"]
+    assert AuthenticityResult.model_validate(older).nearest_references == []
+    assert grade(facts, photos).authenticity.nearest_references == []
 
 
 def test_anomaly_review_is_off_by_default_and_works_when_enabled() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 from pathlib import Path
@@ -9,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from grading.policy import default_policy_path
+from serving.references import reference_photos
 from serving.settings import DEFAULT_BUNDLE
 from tests.serving.conftest import SHIPPED_VERSION, Service, jpeg
 
@@ -107,6 +109,19 @@ def test_enrolled_references_are_compared_with_kiosk_items(service: Service) -> 
     offer = service.client.post("/v1/kiosk/grade", files=photo, data=form, headers=service.headers("kiosk")).json()
     authenticity = offer["result"]["authenticity"]
     assert authenticity["references"] == 2 and authenticity["reference_similarity"] > 0.99
+    stored = service.client.get(f"/v1/review/items/{offer['item_id']}", headers=service.headers("reviewer")).json()
+    nearest = stored["result"]["authenticity"]["nearest_references"]
+    with service.client.app.state.runtime.sessions() as session:
+        ids = {row.sha256: row.id for row in reference_photos(session, "acme-runner")}
+    assert [near["reference_id"] for near in nearest] == [ids[sha256(jpeg(name))] for name in ("chelsea", "coffee")]
+    similarities = [near["similarity"] for near in nearest]
+    assert similarities == sorted(similarities, reverse=True)
+    assert similarities[0] == authenticity["reference_similarity"]
+    assert nearest == authenticity["nearest_references"]  # what the kiosk got is what was stored
+
+
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
 
 
 def test_health_readiness_and_metrics(service: Service) -> None:

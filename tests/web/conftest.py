@@ -8,6 +8,7 @@ Debian's `/usr/bin/chromium` driven by Playwright; tests are skipped when it is 
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -118,6 +119,11 @@ def page(browser, server: Server) -> Iterator[object]:
     tab = context.new_page()
     yield tab
     context.close()
+
+
+def csrf(html: str) -> str:
+    """The CSRF token of a page's forms."""
+    return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
 
 
 def sign_in(page, key: str) -> None:

@@ -94,6 +94,8 @@ def test_an_item_shows_its_evidence_references_and_toggles_overlays(reviewer_pag
     for text in (f"model default {SHIPPED_VERSION}", "policy 2026.12.2-web-tests", "Suggested price", "Authenticity"):
         expect(panel).to_contain_text(text)
     expect(page.locator("img.reference-photo")).to_have_count(2)
+    expect(page.locator("#references-note")).to_contain_text("Nearest first")
+    expect(page.locator("img.reference-photo + figcaption").first).to_have_text(re.compile(r"^similarity -?\d\.\d\d$"))
     loaded(page, "img.reference-photo")
 
     photo = page.locator("img.item-photo").first

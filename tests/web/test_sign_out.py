@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import pytest
@@ -11,12 +10,9 @@ from serving.auth import create_key
 from serving.settings import Settings
 from serving.tables import Role
 from serving.web.session import COOKIE_NAME
+from tests.web.conftest import csrf
 
 pytestmark = pytest.mark.slow
-
-
-def csrf(html: str) -> str:
-    return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
 
 
 def test_a_copied_cookie_stops_working_after_sign_out(tmp_path: Path) -> None:
