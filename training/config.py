@@ -30,6 +30,9 @@ class TrainConfig:
     # Items of these product lines are left out of training and validation (the held-out-line experiment of
     # issue 13: what references alone do for a line the head never saw).
     exclude_product_lines: tuple[str, ...] = ()
+    # A bundle folder whose condition heads (defects, category, grade) and their calibration the run keeps exactly
+    # as shipped, training only the authenticity branch beside them (training/bundle_heads.py).
+    condition_from: str | None = None
     epochs: int = 25
     batch_size: int = 64
     learning_rate: float = 2e-3

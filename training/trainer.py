@@ -21,8 +21,10 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
+from grading.bundle import read_metadata
 from grading.manifest import read_manifest
 from grading.vocabulary import DefectType, Grade, Split
+from training.bundle_heads import condition_heads_from_bundle, condition_source, freeze_condition_heads
 from training.checkpoint import RunFolder
 from training.config import TrainConfig, save_config
 from training.feature_cache import CachedFeatures, PhotoRef, compute_features
@@ -95,12 +97,41 @@ def train(config: TrainConfig, resume: bool = False, progress: bool = True) -> R
         _require_same_framing(run, config)
     save_config(config, run.config_path)
     data = load_training_set(config)
+    source = condition_source(Path(config.condition_from)) if config.condition_from else None
+    if source:
+        data = built_on_bundle(data, Path(config.condition_from), config)
     train_cache, validation = cache_features(data, config, progress)
     memory = build_bank(train_cache, len(data.categories), config)
-    heads = GradingHeads(len(DefectType), len(data.categories), len(Grade))
+    heads = _starting_heads(data, config)
     history = fit(heads, train_cache, validation, config, run, resume, progress)
     run.save(heads, memory, data.categories, data.sources, history, time.perf_counter() - started, data.product_lines)
+    if source:
+        run.write_metadata(run.metadata() | {"condition_from": source})
     return run
+
+
+def built_on_bundle(data: TrainingSet, folder: Path, config: TrainConfig) -> TrainingSet:
+    """The training set with the bundle's categories (its category head's outputs) and its training data listed
+    first; refuses data whose categories or defect types the bundle's heads do not have."""
+    metadata = read_metadata(folder)
+    labels = metadata.labels
+    unknown = sorted(set(data.categories) - set(labels.categories) - {NO_CATEGORY})
+    if unknown:
+        raise TrainingDataError(
+            f"{folder} has no category {', '.join(unknown)}; its category head knows {', '.join(labels.categories)}"
+        )
+    if metadata.input.framing != config.framing:
+        raise TrainingDataError(f"{folder} was trained on framing={metadata.input.framing}; set framing to match")
+    if labels.defect_types != [t.value for t in DefectType] or labels.grades != [g.value for g in Grade]:
+        raise TrainingDataError(f"{folder} was trained on other defect types or grades than this code's vocabulary")
+    inherited = [source.model_dump() for source in metadata.training_data]
+    return dataclasses.replace(data, categories=list(labels.categories), sources=inherited + data.sources)
+
+
+def _starting_heads(data: TrainingSet, config: TrainConfig) -> GradingHeads:
+    if config.condition_from:
+        return condition_heads_from_bundle(Path(config.condition_from))
+    return GradingHeads(len(DefectType), len(data.categories), len(Grade))
 
 
 def _require_same_framing(run: RunFolder, config: TrainConfig) -> None:
@@ -167,11 +198,12 @@ def build_bank(cache: CachedFeatures, num_categories: int, config: TrainConfig) 
     Photos without a category feed only the bank shared by categories that have no good photos of their own.
     """
     rows = (cache.annotated & ~cache.augmented).nonzero().squeeze(1)
-    if len(rows) == 0:
+    if len(rows) == 0 and config.anomaly_bank_weight > 0:
         print(
             "warning: no training photo is annotated for defects, so the anomaly bank assumes every unannotated "
             "training photo is good; add a clean set (e.g. the composited set) for a trustworthy anomaly score"
         )
+    if len(rows) == 0:
         rows = (~cache.augmented).nonzero().squeeze(1)
     generator = torch.Generator().manual_seed(config.seed)
     by_category: dict[int, list[torch.Tensor]] = {}
@@ -259,6 +291,8 @@ class Streams:
     def of(cls, cache: CachedFeatures, heads: GradingHeads, config: TrainConfig) -> Streams:
         labelled = authenticity_rows(cache)
         condition = ~labelled | cache.annotated | (cache.grade >= 0)  # authenticity-only photos stay out
+        if config.condition_from:  # the bundle's condition heads stay exactly as shipped
+            condition = torch.zeros_like(labelled)
         rows = condition.nonzero().squeeze(1), labelled.nonzero().squeeze(1)
         branch = authenticity_parameters(heads)
         in_branch = {id(parameter) for parameter in branch}
@@ -292,6 +326,8 @@ def _train_epoch(
     heads, cache, streams: Streams, config: TrainConfig, epoch: int, progress: bool = True
 ) -> dict[str, float]:
     heads.train()
+    if config.condition_from:
+        freeze_condition_heads(heads)
     generator = torch.Generator().manual_seed(config.seed + epoch)
     totals = _train_stream(heads, cache, streams, "condition", generator, config, epoch, progress)
     with torch.random.fork_rng():  # the authenticity stream's dropout leaves the condition stream's draws alone

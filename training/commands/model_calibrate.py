@@ -56,7 +56,7 @@ def calibrate_run(folder: RunFolder) -> dict:
     from training.feature_cache import compute_features
     from training.frozen_backbone import onnx_backbone
     from training.packaging import run_preprocessing
-    from training.trainer import load_training_set
+    from training.trainer import TrainingDataError, load_training_set
 
     metadata = folder.metadata()
     if not folder.config_path.is_file():
@@ -65,6 +65,11 @@ def calibrate_run(folder: RunFolder) -> dict:
     categories = metadata["labels"]["categories"]
     data = load_training_set(config)
     validation = data.refs[Split.VALIDATION]
+    if not validation:
+        raise TrainingDataError(
+            f"the manifests of {folder.path} have no validation photos to calibrate on; "
+            "split them with a validation share (secondlook data split)"
+        )
     cache = compute_features(
         onnx_backbone(),
         validation,
@@ -88,5 +93,13 @@ def calibrate_run(folder: RunFolder) -> dict:
         config.grade_clean_budget,
         metadata["labels"].get("product_lines", []),
     ).to_json()
+    if "condition_from" in metadata:
+        result = with_condition_calibration(result, metadata["condition_from"]["calibration"])
     folder.write_metadata(metadata | {"calibration": result})
     return result
+
+
+def with_condition_calibration(result: dict, kept: dict) -> dict:
+    """A run built on a bundle keeps that bundle's condition calibration; only authenticity is fitted anew."""
+    temperatures = kept["temperatures"] | {"counterfeit": result["temperatures"]["counterfeit"]}
+    return result | kept | {"temperatures": temperatures}
