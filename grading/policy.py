@@ -22,6 +22,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field, NonNegativeFloat, PositiveFloat, field_validator, model_validator
 
 from grading.config_file import load_config, lowercase_keys
+from grading.photo_quality import PhotoQualityPolicy
 from grading.vocabulary import WILDCARD_VIEWS, DefectType, Grade, View
 
 POLICIES_FOLDER = Path(__file__).resolve().parent / "policies"
@@ -248,6 +249,7 @@ class GradePolicy(_Strict):
     abstain: Abstain = Abstain()
     required_views: RequiredViews = RequiredViews()
     authenticity: AuthenticityPolicy = AuthenticityPolicy()
+    photo_quality: PhotoQualityPolicy = PhotoQualityPolicy()
 
     @model_validator(mode="after")
     def _grades_on_scale(self) -> GradePolicy:

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
+from typing import Literal
 
 from pydantic import BaseModel, Field, ValidationError
 
 from grading.item_grading import Channel, ItemFacts
 from grading.item_result import ItemResult
+from grading.photo_quality import QualityCheck
 from serving.errors import ApiError
 
 FACTS_EXAMPLE = {"sku": "NB-574-GRY-42", "brand": "New Balance", "category": "shoes", "product_line": "574"}
@@ -61,6 +63,7 @@ def split_tags(raw: str | None) -> list[str]:
 
 class Timings(BaseModel):
     decode_ms: float
+    quality_ms: float = Field(description="the photo quality checks, after decoding and before grading")
     inference_ms: float
     policy_ms: float
     store_ms: float
@@ -78,6 +81,37 @@ class KioskOffer(BaseModel):
     store_credit: float | None
     result: ItemResult
     timings: Timings
+
+
+class FailedCheck(BaseModel):
+    check: QualityCheck = Field(description="stable name of the check, e.g. sharpness")
+    value: float = Field(description="what the photo measured")
+    threshold: float = Field(description="the policy's limit it missed")
+    message: str = Field(description="what to do, for the person holding the camera")
+
+
+class RetakePhoto(BaseModel):
+    photo: str = Field(description="the file name as sent")
+    position: int = Field(description="1-based, among the distinct photos in the order sent")
+    view: str
+    failed: list[FailedCheck]
+
+
+class RetakeDetails(BaseModel):
+    policy_version: str
+    photos: list[RetakePhoto] = Field(description="only the photos to take again; the others were fine")
+
+
+class RetakeBody(BaseModel):
+    code: Literal["retake_photos"]
+    message: str
+    details: RetakeDetails
+
+
+class RetakeAnswer(BaseModel):
+    """422 from the kiosk: photos too blurred, dark, small or badly framed to grade; nothing graded or stored."""
+
+    error: RetakeBody
 
 
 class PhotoOut(BaseModel):

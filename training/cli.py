@@ -1,4 +1,4 @@
-"""The `secondlook` command line: `data …`, `model train|calibrate|evaluate|export`, `photos check`.
+"""The `secondlook` command line: `data …`, `model train|calibrate|evaluate|export`, `photos check|quality`.
 
 Each command lives in its own module under `training.commands` and registers itself with `add_command`,
 setting `handler` (a function from the parsed arguments to an exit code) as a parser default.
@@ -19,7 +19,7 @@ COMMAND_GROUPS: dict[str, tuple[str, ...]] = {
         "training.commands.data_validate",
         "training.commands.data_stats",
     ),
-    "photos": ("training.commands.photos_check",),
+    "photos": ("training.commands.photos_check", "training.commands.photos_quality"),
     "model": (
         "training.commands.model_train",
         "training.commands.model_calibrate",

@@ -18,8 +18,9 @@ from serving.item_grader import DecodedPhoto, Graded
 from serving.item_records import add_photos, create_item, record_result
 from serving.photo_intake import decode_uploads, store_uploads
 from serving.references import gallery_for
+from serving.retake import require_usable_photos
 from serving.runtime import Runtime
-from serving.schemas import KioskOffer, Timings, parse_facts, split_tags
+from serving.schemas import KioskOffer, RetakeAnswer, Timings, parse_facts, split_tags
 from serving.tables import new_id
 from serving.uploads import Upload
 
@@ -34,7 +35,10 @@ router = APIRouter(prefix="/v1/kiosk", tags=["kiosk"])
         "Multipart form: `photos` (1-4 JPEG/PNG/WebP/HEIC files), optional `views` (comma-separated, one per photo),"
         " and optional item facts. Example: `curl -H 'X-API-Key: $KEY' -F photos=@front.jpg -F category=shoes"
         " http://127.0.0.1:8000/v1/kiosk/grade`. The item, its photos and the result are stored before the answer."
+        " Photos too blurred, dark, small or badly framed to grade get a 422 `retake_photos` answer naming each"
+        " photo, its failed checks and what to do, before any grading; nothing is stored then."
     ),
+    responses={422: {"model": RetakeAnswer, "description": "Retake photos (or another 422 with its own code)"}},
 )
 async def grade(
     runtime: RuntimeDep,
@@ -62,10 +66,13 @@ async def grade(
         preprocessing=runtime.preprocessing(),
     )
     decoded_at = time.perf_counter()
+    await run_in_threadpool(require_usable_photos, uploads, runtime.grader.rules.policy)
+    checked_at = time.perf_counter()
     photo_ids = [new_id() for _ in uploads]
     graded, store_ms = await _grade_and_store(runtime, facts, uploads, photo_ids)
     stored_at = time.perf_counter()
-    timings = {"decode_ms": (decoded_at - started) * 1e3, "inference_ms": graded.inference_ms}
+    timings = {"decode_ms": (decoded_at - started) * 1e3, "quality_ms": (checked_at - decoded_at) * 1e3}
+    timings |= {"inference_ms": graded.inference_ms}
     timings |= {"policy_ms": graded.grading_ms, "store_ms": store_ms}
     item_id = await run_in_threadpool(_record, runtime, caller, facts, uploads, photo_ids, graded, timings)
     timings["total_ms"] = (time.perf_counter() - started) * 1e3

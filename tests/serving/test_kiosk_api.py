@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
-import pytest
+import io
+from collections.abc import Callable
+from pathlib import Path
 
-from tests.serving.conftest import SHIPPED_VERSION, Service, jpeg
+import pytest
+import yaml
+from PIL import Image, ImageFilter
+from sqlalchemy import func, select
+
+from grading.policy import default_policy_path
+from serving.tables import Item
+from tests.serving.conftest import SHIPPED_VERSION, Service, jpeg, start_service
 
 pytestmark = pytest.mark.slow
 
@@ -65,3 +74,90 @@ def test_kiosk_refuses_a_station_key(service: Service) -> None:
 def test_kiosk_without_a_key_is_told_how_to_send_one(service: Service) -> None:
     response = service.client.post("/v1/kiosk/grade", files=[("photos", ("a.jpg", jpeg("coffee"), "image/jpeg"))])
     assert response.status_code == 401 and "X-API-Key" in response.json()["error"]["message"]
+
+
+def retouched(name: str, change: Callable[[Image.Image], Image.Image], quality: int = 90) -> bytes:
+    """A scikit-image photo changed the way a bad kiosk shot is (blurred, darkened), as JPEG bytes."""
+    image = change(Image.open(io.BytesIO(jpeg(name))).convert("RGB"))
+    buffer = io.BytesIO()
+    image.save(buffer, "JPEG", quality=quality)
+    return buffer.getvalue()
+
+
+def blurred(image: Image.Image) -> Image.Image:
+    return image.filter(ImageFilter.GaussianBlur(8))
+
+
+def darkened(image: Image.Image) -> Image.Image:
+    return Image.eval(image, lambda value: value // 12)
+
+
+def counts(service: Service) -> tuple[int, float]:
+    """(items stored, model runs so far): a retake must change neither."""
+    runtime = service.client.app.state.runtime
+    with runtime.sessions() as session:
+        items = session.scalar(select(func.count()).select_from(Item))
+    runs = runtime.metrics.registry.get_sample_value("secondlook_inference_batch_size_count") or 0.0
+    return items, runs
+
+
+def test_a_blurred_photo_gets_a_retake_answer_before_any_grading(service: Service) -> None:
+    before = counts(service)
+    response = grade(service, [("front.jpg", retouched("coffee", blurred))], category="shoes")
+    assert response.status_code == 422, response.text
+    error = response.json()["error"]
+    assert error["code"] == "retake_photos"
+    assert "'front.jpg'" in error["message"] and "hold the phone still" in error["message"]
+    [photo] = error["details"]["photos"]
+    assert photo["photo"] == "front.jpg" and photo["position"] == 1 and photo["view"] == "unspecified"
+    sharpness = next(check for check in photo["failed"] if check["check"] == "sharpness")
+    assert sharpness["value"] < sharpness["threshold"] and sharpness["message"].startswith("The photo is blurred")
+    assert error["details"]["policy_version"]
+    assert counts(service) == before  # nothing stored, no model run
+
+
+def test_only_the_photos_to_retake_are_named(service: Service) -> None:
+    files = [("front.jpg", jpeg("astronaut")), ("back.jpg", retouched("chelsea", darkened))]
+    response = grade(service, files, views="front,back")
+    assert response.status_code == 422
+    details = response.json()["error"]["details"]
+    assert [(p["photo"], p["position"], p["view"]) for p in details["photos"]] == [("back.jpg", 2, "back")]
+    assert "too_dark" in {check["check"] for check in details["photos"][0]["failed"]}
+
+
+def test_the_same_photo_sent_twice_is_a_retake_of_the_second(service: Service) -> None:
+    again = retouched("astronaut", lambda image: image.resize((500, 500)), quality=70)  # new bytes, same picture
+    response = grade(service, [("front.jpg", jpeg("astronaut")), ("back.jpg", again)])
+    assert response.status_code == 422
+    [photo] = response.json()["error"]["details"]["photos"]
+    assert photo["photo"] == "back.jpg" and [c["check"] for c in photo["failed"]] == ["near_duplicate"]
+    assert "photo 1" in photo["failed"][0]["message"]
+
+
+def test_usable_photos_are_graded_and_the_checks_timed(service: Service) -> None:
+    response = grade(service, [("front.jpg", jpeg("chelsea")), ("back.jpg", jpeg("coffee"))], views="front,back")
+    assert response.status_code == 200, response.text
+    assert response.json()["timings"]["quality_ms"] >= 0
+
+
+def test_the_retake_answer_is_documented(service: Service) -> None:
+    operation = service.client.get("/openapi.json").json()["paths"]["/v1/kiosk/grade"]["post"]
+    assert operation["responses"]["422"]["content"]["application/json"]["schema"]["$ref"].endswith("RetakeAnswer")
+
+
+def test_a_policy_without_photo_checks_grades_a_blurred_photo(tmp_path: Path) -> None:
+    rules = yaml.safe_load(default_policy_path().read_text(encoding="utf-8"))
+    rules["photo_quality"]["enabled"] = False
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(yaml.safe_dump(rules), encoding="utf-8")
+    for service in start_service(tmp_path / "service", policy=policy):
+        response = grade(service, [("front.jpg", retouched("coffee", blurred))])
+        assert response.status_code == 200, response.text
+
+
+def test_the_message_gives_each_photo_its_first_fix(service: Service) -> None:
+    files = [("back.jpg", retouched("chelsea", darkened)), ("side.jpg", retouched("coffee", blurred))]
+    message = grade(service, files).json()["error"]["message"]
+    assert message.startswith("Please take 2 of the 2 photos again")
+    assert "'back.jpg': The photo is too dark" in message and "'side.jpg': The photo is blurred" in message
+    assert "make out the item" not in message  # the dark photo's other failures are in the details only
