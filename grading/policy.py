@@ -228,13 +228,18 @@ class RequiredViews(_Strict):
 class AuthenticityPolicy(_Strict):
     """Cosine similarity to the product line's enrolled references that counts as authentic or suspicious."""
 
-    authentic_similarity_at_least: float = Field(0.85, ge=-1, le=1)
-    suspect_similarity_below: float = Field(0.5, ge=-1, le=1)
+    authentic_similarity_at_least: float | None = Field(
+        0.85, ge=-1, le=1, description="null: references never vouch for an item (they are still shown)"
+    )
+    suspect_similarity_below: float | None = Field(
+        0.5, ge=-1, le=1, description="null: references never raise suspicion (they are still shown)"
+    )
     programs: list[str] = Field(default_factory=list, description="programs that always ask for authentication")
 
     @model_validator(mode="after")
     def _ordered(self) -> AuthenticityPolicy:
-        if self.suspect_similarity_below > self.authentic_similarity_at_least:
+        both = None not in (self.suspect_similarity_below, self.authentic_similarity_at_least)
+        if both and self.suspect_similarity_below > self.authentic_similarity_at_least:
             raise ValueError("authenticity: suspect_similarity_below must not exceed authentic_similarity_at_least")
         return self
 

@@ -94,12 +94,12 @@ def _photo_view(item_id: str, photo: dict, result: dict | None) -> PhotoView:
 
 def authentic_threshold(policy: GradePolicy, result: dict | None) -> float | None:
     """The similarity that counts as authentic under the policy that graded the item; None when that policy is no
-    longer the active one (its thresholds are not kept) or sets it at 1, which only a copy of a reference reaches
-    (the shipped policy's way of letting references decide nothing)."""
+    longer the active one (its thresholds are not kept) or lets references vouch for nothing (null, or 1, which only
+    a copy of a reference reaches)."""
     if not result or result["policy_version"] != policy.version:
         return None
     threshold = policy.authenticity.authentic_similarity_at_least
-    return threshold if threshold < 1 else None
+    return threshold if threshold is not None and threshold < 1 else None
 
 
 def _nearest_view(rank: int, match: dict, product_line: str | None, threshold: float | None) -> ReferenceView:
@@ -147,8 +147,7 @@ def _nearest_note(policy: GradePolicy, result: dict, threshold: float | None) ->
     if threshold is not None:
         return f"{note}."
     if result["policy_version"] == policy.version:
-        threshold_at_one = "puts the authentic threshold at 1: only a copy of a reference reaches it"
-        return f"{note}; policy {policy.version} {threshold_at_one}."
+        return f"{note}; under policy {policy.version} references never vouch for an item on their own."
     return f"{note}; no threshold is shown: the item was graded under policy {result['policy_version']}, not active."
 
 

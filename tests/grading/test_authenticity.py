@@ -59,6 +59,13 @@ def test_the_supervised_score_can_raise_suspicion_and_vouch_without_references()
     assert verdict([1, 0, 0], probability=0.01, below=0.05) is AuthenticityVerdict.AUTHENTIC
 
 
+def test_a_similarity_between_the_thresholds_leaves_the_heads_verdict_standing_and_a_low_one_overrules_it() -> None:
+    between, far = [0.7, 0.0, 0.7], [0.0, 0.0, 1.0]
+    assert verdict(between, probability=0.01, below=0.05, gallery=gallery()) is AuthenticityVerdict.AUTHENTIC
+    assert verdict(between, probability=0.5, below=0.05, gallery=gallery()) is AuthenticityVerdict.INCONCLUSIVE
+    assert verdict(far, probability=0.01, below=0.05, gallery=gallery()) is AuthenticityVerdict.SUSPECTED_COUNTERFEIT
+
+
 def test_gallery_normalises_counts_and_round_trips(tmp_path: Path) -> None:
     references = gallery()
     assert references.count("line") == 2 and references.count(None) == 0

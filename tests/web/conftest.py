@@ -79,7 +79,7 @@ def seed(server: Server) -> None:
     strict = server.data_dir / "strict-policy.yaml"
     text = default_policy_path().read_text()
     text = text.replace("min_grade_confidence: 0.5", "min_grade_confidence: 0.999")
-    strict.write_text(text.replace('version: "2026.12.2"', 'version: "2026.12.2-web-tests"'))
+    strict.write_text(text.replace('version: "2026.12.3"', 'version: "2026.12.3-web-tests"'))
     with server.api("admin") as admin:
         assert admin.post("/v1/admin/rules", json={"policy": str(strict)}).status_code == 200
         photos = [("photos", (f"{name}.jpg", jpeg(name), "image/jpeg")) for name in ("rocket", "hubble_deep_field")]

@@ -78,9 +78,9 @@ def reference_section(
         notes=(
             "Every item goes through grading.authenticity.assess (the service's rule) twice: with the authentic "
             "photos of the manifest's train split enrolled as references of their product line, and with none. "
-            f"Policy similarity thresholds: authentic from {policy.authentic_similarity_at_least:g}, suspected "
-            f"below {policy.suspect_similarity_below:g}. reference_auroc ranks items by their best similarity to "
-            "their line's references (low = counterfeit).",
+            f"Policy similarity thresholds: authentic from {policy.authentic_similarity_at_least}, suspected "
+            f"below {policy.suspect_similarity_below} (None: references never decide that side). "
+            "reference_auroc ranks items by their best similarity to their line's references (low = counterfeit).",
         ),
         tables=(Table("verdicts by product line", ("line", "head trained", "references", *_COLUMNS), tuple(rows)),),
         details={"similarity_thresholds_fitted_here": fitted},
