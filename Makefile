@@ -44,8 +44,8 @@ bench: setup
 # Retrain the default bundle's authenticity from ../shared/datasets (licensed sets only) beside the shipped condition
 # heads (training/recipes/authenticity.yaml: they and their calibration stay exactly as shipped), evaluate it on
 # every set (the clothing report grades the audited real photos of datasets/audits as kiosk items), and ship it to
-# grading/bundles/default only if no recorded metric gets worse. About 40 minutes on 2 cores (compositing 12-30 for
-# the composited evaluation, training 10). The full retrain of every head is training/recipes/default.yaml.
+# grading/bundles/default only if no recorded metric gets worse. About 50 minutes on 2 cores (compositing 12-31 for
+# the composited evaluation, training 20). The full retrain of every head is training/recipes/default.yaml.
 SL := $(VENV)/bin/secondlook
 MANIFESTS := var/manifests
 CANDIDATE := var/bundles/default-candidate

@@ -88,7 +88,7 @@ def test_a_run_built_on_a_bundle_changes_no_condition_output_and_keeps_its_calib
     assert [source.name for source in after.metadata.training_data] == ["data", "data"]  # inherited first
 
 
-def test_the_run_records_which_bundle_it_was_built_on(bundles, tmp_path: Path) -> None:
+def test_the_run_records_which_bundle_it_was_built_on(bundles) -> None:
     _, shipped, built_on = bundles
     run = built_on.parent / "built-on-run"
     source = json.loads((run / "checkpoint.json").read_text())["condition_from"]
