@@ -98,6 +98,9 @@ class BundleMetadata(_Strict):
     training_config: dict = Field(default_factory=dict)
     parity: dict[str, float] = Field(default_factory=dict, description="max |torch - onnxruntime| per output")
     files: dict[str, str] = Field(default_factory=dict, description="file name -> sha256")
+    history: list[dict] = Field(
+        default_factory=list, description="promotions of this bundle name, oldest first (`secondlook model promote`)"
+    )
 
 
 class BundleError(RuntimeError):

@@ -25,6 +25,7 @@ COMMAND_GROUPS: dict[str, tuple[str, ...]] = {
         "training.commands.model_calibrate",
         "training.commands.model_export",
         "training.commands.evaluate",
+        "training.commands.model_compare",
         "training.commands.model_promote",
     ),
 }

@@ -1,4 +1,7 @@
-"""`secondlook model evaluate` end to end on a real (untrained-heads) bundle and a generated manifest."""
+"""`secondlook model evaluate` end to end on a real (untrained-heads) bundle and a generated manifest.
+
+The fixtures `tiny_bundle` and `labelled_manifest` (tests/training/conftest.py) are made from `labelled_items`.
+"""
 
 from __future__ import annotations
 
@@ -48,7 +51,7 @@ def _photo(folder: Path, name: str, colour, defect=None, defect_type=DefectType.
     )
 
 
-def _labelled_items(folder: Path) -> list[Item]:
+def labelled_items(folder: Path) -> list[Item]:
     """Ten test items with every kind of label, an unknown category, a two-photo item; one train item."""
     categories = ["cat-like", "cup-like", "rocket-like"] * 3 + ["hat"]
     grades = list(Grade)
@@ -84,26 +87,6 @@ def _labelled_items(folder: Path) -> list[Item]:
         )
     )
     return items
-
-
-@pytest.fixture(scope="session")
-def tiny_bundle(tmp_path_factory) -> Path:
-    """A real bundle: ImageNet backbone, untrained heads, small memory bank (as in tests/fixtures/tiny_network)."""
-    from tests.fixtures.tiny_network import sample_photos, tiny_metadata, tiny_network
-    from training.export import export_bundle
-
-    photos = sample_photos()
-    folder = tmp_path_factory.mktemp("bundle")
-    export_bundle(tiny_network(photos), tiny_metadata(), folder, photos)
-    return folder
-
-
-@pytest.fixture(scope="session")
-def labelled_manifest(tmp_path_factory) -> Path:
-    folder = tmp_path_factory.mktemp("manifest")
-    path = folder / "generated.jsonl"
-    write_manifest(_labelled_items(folder), path)
-    return path
 
 
 def _evaluate(bundle: Path, manifest: Path, out: Path, *extra: str) -> dict:

@@ -21,6 +21,7 @@ from training.evaluation.metrics import (
     Metric,
     accuracy,
     accuracy_after_abstaining,
+    accuracy_among,
     auroc,
     average_precision,
     confusion_matrix,
@@ -29,6 +30,7 @@ from training.evaluation.metrics import (
     quadratic_weighted_kappa,
     reliability,
     roc_curve,
+    share,
 )
 from training.evaluation.plots import (
     Figure,
@@ -312,8 +314,8 @@ def _band_metrics(probability: np.ndarray, correct: np.ndarray, below: float, ab
     """What the bundle's own band does: the share it sends to review and the accuracy on what it decides."""
     decided = (probability < below) | (probability >= above)
     return {
-        "bundle_band_review_share": Metric(float(1 - decided.mean()), len(probability)),
-        "bundle_band_accuracy_on_decided": accuracy(correct[decided]),
+        "bundle_band_review_share": share(~decided),
+        "bundle_band_accuracy_on_decided": accuracy_among(correct, decided),
     }
 
 

@@ -8,21 +8,46 @@ threshold, as in the usual rank-based definitions.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import NamedTuple
 
 import numpy as np
 from scipy.stats import rankdata
 
 
+class Recompute(NamedTuple):
+    """How to compute a metric again on resampled rows (`training.evaluation.bootstrap`).
+
+    `rows` are per-example arrays of one length (photos or items, as the metric counts them); `statistic` turns
+    any selection of those rows into the metric's value, or None where it is undefined.
+    """
+
+    rows: tuple[np.ndarray, ...]
+    statistic: Callable[..., float | None]
+
+
 class Metric(NamedTuple):
-    """One number with the count it rests on; `value` is None when it is undefined, and `reason` says why."""
+    """One number with the count it rests on; `value` is None when it is undefined, and `reason` says why.
+
+    `recompute`, when set, lets a comparison draw bootstrap intervals for it (never written to metrics.json).
+    """
 
     value: float | None
     n: int
     reason: str | None = None
+    recompute: Recompute | None = None
 
     def as_json(self) -> dict[str, float | int | str | None]:
         return {"value": self.value, "n": self.n, "reason": self.reason}
+
+
+def _value_of(metric_function: Callable[..., Metric], **fixed) -> Callable[..., float | None]:
+    return lambda *rows: metric_function(*rows, **fixed).value
+
+
+def _recomputable(metric: Metric, metric_function: Callable[..., Metric], rows: tuple, **fixed) -> Metric:
+    """`metric` with what a bootstrap needs to compute it again on resampled `rows`."""
+    return metric._replace(recompute=Recompute(tuple(np.asarray(r) for r in rows), _value_of(metric_function, **fixed)))
 
 
 class Curve(NamedTuple):
@@ -61,12 +86,12 @@ def auroc(labels: np.ndarray, scores: np.ndarray) -> Metric:
     """Area under the ROC curve from ranks (Mann-Whitney U); tied scores count one half."""
     labels, scores, reason = _binary(labels, scores)
     if reason:
-        return Metric(None, len(labels), reason)
+        return _recomputable(Metric(None, len(labels), reason), auroc, (labels, scores))
     ranks = rankdata(scores)  # average ranks for ties
     positives = int(labels.sum())
     negatives = len(labels) - positives
     u = ranks[labels].sum() - positives * (positives + 1) / 2
-    return Metric(float(u / (positives * negatives)), len(labels))
+    return _recomputable(Metric(float(u / (positives * negatives)), len(labels)), auroc, (labels, scores))
 
 
 def _threshold_counts(labels: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -101,17 +126,38 @@ def average_precision(labels: np.ndarray, scores: np.ndarray) -> Metric:
     """Sum over distinct thresholds of (recall gain) x precision; the area under the step PR curve."""
     labels, scores, reason = _binary(labels, scores)
     if not labels.any():
-        return Metric(None, len(labels), reason)
+        return _recomputable(Metric(None, len(labels), reason), average_precision, (labels, scores))
     curve = pr_curve(labels, scores)
     recall_gain = np.diff(np.r_[0.0, curve.x])
-    return Metric(float((recall_gain * curve.y).sum()), len(labels))
+    return _recomputable(Metric(float((recall_gain * curve.y).sum()), len(labels)), average_precision, (labels, scores))
 
 
 def accuracy(correct: np.ndarray) -> Metric:
     correct = np.asarray(correct, dtype=bool).ravel()
     if len(correct) == 0:
         return Metric(None, 0, "no examples")
-    return Metric(float(correct.mean()), len(correct))
+    return _recomputable(Metric(float(correct.mean()), len(correct)), accuracy, (correct,))
+
+
+def accuracy_among(correct: np.ndarray, kept: np.ndarray) -> Metric:
+    """Accuracy on the `kept` examples (the decided ones, say); a bootstrap resamples every example, kept or not."""
+    correct, kept = np.asarray(correct, dtype=bool).ravel(), np.asarray(kept, dtype=bool).ravel()
+    if not kept.any():
+        return _recomputable(Metric(None, 0, "no examples kept"), accuracy_among, (correct, kept))
+    return _recomputable(Metric(float(correct[kept].mean()), int(kept.sum())), accuracy_among, (correct, kept))
+
+
+def share(flags: np.ndarray) -> Metric:
+    """The share of examples flagged (sent to review, say): `accuracy` of the flags, named for what it means."""
+    return accuracy(flags)
+
+
+def mean_of(values: np.ndarray) -> Metric:
+    """The mean of per-example values (an average offer share, say)."""
+    values = np.asarray(values, dtype=np.float64).ravel()
+    if len(values) == 0:
+        return Metric(None, 0, "no examples")
+    return _recomputable(Metric(float(values.mean()), len(values)), mean_of, (values,))
 
 
 def confusion_matrix(true: np.ndarray, predicted: np.ndarray, num_classes: int) -> np.ndarray:
@@ -140,7 +186,8 @@ def quadratic_weighted_kappa(true: np.ndarray, predicted: np.ndarray, num_classe
     chance = (weights * expected).sum()
     if chance == 0:
         return Metric(None, n, "undefined: true and predicted labels leave no room for chance disagreement")
-    return Metric(float(1 - (weights * observed).sum() / chance), n)
+    metric = Metric(float(1 - (weights * observed).sum() / chance), n)
+    return _recomputable(metric, quadratic_weighted_kappa, (true, predicted), num_classes=num_classes)
 
 
 def reliability(confidence: np.ndarray, correct: np.ndarray, bins: int = 10) -> Reliability:
@@ -163,7 +210,8 @@ def expected_calibration_error(confidence: np.ndarray, correct: np.ndarray, bins
         return Metric(None, 0, "no examples")
     filled = table.counts > 0
     gaps = np.abs(table.accuracy[filled] - table.confidence[filled])
-    return Metric(float((table.counts[filled] / n * gaps).sum()), n)
+    metric = Metric(float((table.counts[filled] / n * gaps).sum()), n)
+    return _recomputable(metric, expected_calibration_error, (confidence, correct), bins=bins)
 
 
 def intersection_over_union(predicted: np.ndarray, true: np.ndarray) -> Metric:

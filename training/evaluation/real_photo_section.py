@@ -26,7 +26,7 @@ from grading.pricing import PricingConfig, quote
 from grading.vocabulary import Grade, View
 from training.audit import AuditEntry, AuditLabel
 from training.evaluation.gallery import draw_gallery
-from training.evaluation.metrics import Metric, accuracy
+from training.evaluation.metrics import Metric, accuracy, mean_of
 from training.evaluation.plots import Figure
 from training.evaluation.predictions import Predictions
 from training.evaluation.section import ErrorCase, Section, Table, Task, skipped
@@ -121,7 +121,7 @@ def _clean_metrics(clean: list[AuditedGrade], policy: GradePolicy) -> dict[str, 
         "clean_below_very_good_listed_rate": accuracy(below & listed),
         "clean_review_rate": accuracy(~listed),
         "clean_underpaid_rate": accuracy(ratios < 1.0 - 1e-9),
-        "clean_mean_offer_share": Metric(float(ratios.mean()), len(ratios)) if len(ratios) else Metric(None, 0, "none"),
+        "clean_mean_offer_share": mean_of(ratios),
     }
 
 

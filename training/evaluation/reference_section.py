@@ -19,7 +19,7 @@ from grading.policy import AuthenticityPolicy
 from grading.vocabulary import Authenticity
 from training.calibration import authenticity_band
 from training.evaluation.item_sections import AuthenticityGroup, authenticity_groups
-from training.evaluation.metrics import Metric, accuracy, auroc
+from training.evaluation.metrics import Metric, accuracy, accuracy_among, auroc, share
 from training.evaluation.predictions import Predictions
 from training.evaluation.section import Section, Table, Task, skipped
 
@@ -143,8 +143,8 @@ def _line_metrics(verdicts: list[_ItemVerdicts]) -> dict[str, Metric]:
         said = [getattr(v, attribute) for v in verdicts]
         decided = np.array([s is not AuthenticityVerdict.INCONCLUSIVE for s in said])
         counterfeit = np.array([s is AuthenticityVerdict.SUSPECTED_COUNTERFEIT for s in said])
-        metrics[f"decided_accuracy{suffix}"] = accuracy((counterfeit == truth.astype(bool))[decided])
-        metrics[f"review_share{suffix}"] = Metric(float(1 - decided.mean()), len(said))
+        metrics[f"decided_accuracy{suffix}"] = accuracy_among(counterfeit == truth.astype(bool), decided)
+        metrics[f"review_share{suffix}"] = share(~decided)
     similarity = np.array([np.nan if v.similarity is None else v.similarity for v in verdicts])
     known = ~np.isnan(similarity)
     metrics["reference_auroc"] = (

@@ -65,7 +65,7 @@ def evaluate_bundle(
     model = load_model(bundle)
     predictions = collect_predictions(model, manifest, items, batch_size, progress)
     enrolled = _enrollment(model, manifest, split, items, batch_size, progress)
-    sections = _sections(predictions, model.metadata, audits, rules)
+    sections = compute_sections(predictions, model.metadata, audits, rules)
     sections.append(reference_section(predictions, model.metadata, enrolled, rules.policy.authenticity))
     sections = [_with_occlusion(section, model, predictions) for section in sections]
     gallery = draw_gallery(predictions, model.metadata, pick_errors(sections))
@@ -112,9 +112,10 @@ def default_rules() -> GradingRules:
     return GradingRules(load_policy(default_policy_path()), load_pricing(default_pricing_path()))
 
 
-def _sections(
+def compute_sections(
     predictions: Predictions, metadata: BundleMetadata, audits: dict[str, AuditEntry], rules: GradingRules
 ) -> list[Section]:
+    """The real-photo section and every task section; not the references (they need enrolled photos)."""
     sections = [compute(predictions, metadata) for compute in SECTIONS]
     return [real_photo_section(predictions, metadata, audits, rules), *sections]
 
