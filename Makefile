@@ -44,7 +44,7 @@ bench: setup
 # Retrain the default bundle's authenticity from ../shared/datasets (licensed sets only) beside the shipped condition
 # heads (training/recipes/authenticity.yaml: they and their calibration stay exactly as shipped), evaluate it on
 # every set (the clothing report grades the audited real photos of datasets/audits as kiosk items), and ship it to
-# grading/bundles/default only if no recorded metric gets worse. About 50 minutes on 2 cores (compositing 12-31 for
+# grading/bundles/default only if no figure on the golden set (datasets/golden.yaml) gets worse beyond its interval. About 50 minutes on 2 cores (compositing 12-31 for
 # the composited evaluation, training 20). The full retrain of every head is training/recipes/default.yaml.
 SL := $(VENV)/bin/secondlook
 MANIFESTS := var/manifests
@@ -81,4 +81,4 @@ default-bundle: setup
 	$(SL) model evaluate --bundle $(CANDIDATE) --manifest $(MANIFESTS)/sneakers-auth.split.jsonl \
 		--out var/reports/default-sneakers
 	$(SL) model export --run $(RUN) --out $(CANDIDATE) --name default --version $(VERSION) $(EVALUATIONS)
-	$(SL) model promote --candidate $(CANDIDATE) --target grading/bundles/default
+	$(SL) model promote --candidate $(CANDIDATE) --target grading/bundles/default --golden datasets/golden.yaml

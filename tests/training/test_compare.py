@@ -49,11 +49,18 @@ def test_accuracy_among_resamples_every_example_so_two_bundles_stay_paired() -> 
     assert compare_metrics(a, b).paired
 
 
-def test_pixel_level_and_undefined_figures_get_no_interval() -> None:
-    pixels = np.arange(200_000) % 2
-    result = compare_metrics(auroc(pixels, pixels), auroc(pixels, pixels))
-    assert result.difference is None and "pixel-level" in result.why_no_interval
-    assert judge("pixel_auroc", result) is Verdict.SAME
+def test_pixel_level_figures_draw_whole_photos() -> None:
+    rng = np.random.default_rng(3)
+    truth = np.zeros((40, 4, 4), dtype=bool)
+    truth[:20, :2] = True  # half the photos have a defect in their top half
+    scores = truth + rng.normal(0, 0.8, truth.shape)
+    metric = auroc(truth, scores)
+    assert metric.n == 640 and len(metric.recompute.rows[0]) == 40  # 40 photos are drawn, never single pixels
+    result = compare_metrics(metric, metric)
+    assert result.a_interval.low < metric.value < result.a_interval.high and result.difference == (0.0, 0.0)
+
+
+def test_undefined_figures_get_no_interval() -> None:
     missing = compare_metrics(accuracy([True]), accuracy_among([True], [False]))
     assert "undefined" in missing.why_no_interval and judge("accuracy", missing) is Verdict.WORSE
 

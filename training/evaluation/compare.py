@@ -178,7 +178,7 @@ def _html(result: BundleComparison) -> str:
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Bundle comparison</title>
 <style>body{{font-family:sans-serif;margin:2em}}table{{border-collapse:collapse}}
-td,th{{border:1px solid #ccc;padding:4px 8px;text-align:right}}td:first-child{{text-align:left}}
+td,th{{border:1px solid #ccc;padding:4px 8px;text-align:right;white-space:nowrap}}td:first-child{{text-align:left}}
 .worse{{background:#fdd}}.better{{background:#dfd}}</style></head><body>
 <h1>A: {html.escape(result.a)}<br>B: {html.escape(result.b)}</h1>
 <p>Both bundles evaluated with the same code on the same golden items. Intervals: {LEVEL:.0%} bootstrap,

@@ -84,14 +84,15 @@ def _binary(labels: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndar
 
 def auroc(labels: np.ndarray, scores: np.ndarray) -> Metric:
     """Area under the ROC curve from ranks (Mann-Whitney U); tied scores count one half."""
+    rows = (labels, scores)  # per photo (or item) along the first axis; a photo's pixels are resampled together
     labels, scores, reason = _binary(labels, scores)
     if reason:
-        return _recomputable(Metric(None, len(labels), reason), auroc, (labels, scores))
+        return _recomputable(Metric(None, len(labels), reason), auroc, rows)
     ranks = rankdata(scores)  # average ranks for ties
     positives = int(labels.sum())
     negatives = len(labels) - positives
     u = ranks[labels].sum() - positives * (positives + 1) / 2
-    return _recomputable(Metric(float(u / (positives * negatives)), len(labels)), auroc, (labels, scores))
+    return _recomputable(Metric(float(u / (positives * negatives)), len(labels)), auroc, rows)
 
 
 def _threshold_counts(labels: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -124,12 +125,13 @@ def pr_curve(labels: np.ndarray, scores: np.ndarray) -> Curve | None:
 
 def average_precision(labels: np.ndarray, scores: np.ndarray) -> Metric:
     """Sum over distinct thresholds of (recall gain) x precision; the area under the step PR curve."""
+    rows = (labels, scores)
     labels, scores, reason = _binary(labels, scores)
     if not labels.any():
-        return _recomputable(Metric(None, len(labels), reason), average_precision, (labels, scores))
+        return _recomputable(Metric(None, len(labels), reason), average_precision, rows)
     curve = pr_curve(labels, scores)
     recall_gain = np.diff(np.r_[0.0, curve.x])
-    return _recomputable(Metric(float((recall_gain * curve.y).sum()), len(labels)), average_precision, (labels, scores))
+    return _recomputable(Metric(float((recall_gain * curve.y).sum()), len(labels)), average_precision, rows)
 
 
 def accuracy(correct: np.ndarray) -> Metric:
