@@ -34,6 +34,7 @@ from grading.item_result import (
     ItemResult,
     ListingResult,
     NearestReference,
+    PhotoQualityResult,
     PhotoResult,
     PriceResult,
     VoucherOffer,
@@ -70,12 +71,14 @@ class ItemFacts(BaseModel):
 
 
 class PhotoEvidence(NamedTuple):
-    """One photo and its network outputs, each array without the batch axis (see `split_outputs`)."""
+    """One photo and its network outputs, each array without the batch axis (see `split_outputs`), and its photo
+    checks (None: not checked); a photo graded although it failed a check sends the item to review."""
 
     photo_id: str
     view: View
     photo: Photo
     outputs: NetworkOutputs
+    quality: PhotoQualityResult | None = None
 
 
 def split_outputs(batch: NetworkOutputs) -> list[NetworkOutputs]:
@@ -297,7 +300,17 @@ def _signals(
         unexplained_grade=outcome.unexplained,
         authenticity=authenticity.verdict,
         authentication_requested=requested,
+        unusable_photos=_unusable_photos(evidence),
     )
+
+
+def _unusable_photos(evidence: list[PhotoEvidence]) -> dict[str, list[str]]:
+    """The failed checks of each photo graded although it failed one, by photo id."""
+    return {
+        item.photo_id: [failed.check.value for failed in item.quality.failed]
+        for item in evidence
+        if item.quality is not None and not item.quality.usable
+    }
 
 
 def _photo_category(item: PhotoEvidence, model: BundleMetadata) -> tuple[str, float]:
@@ -360,4 +373,5 @@ def _photo_result(item: PhotoEvidence, model: BundleMetadata) -> PhotoResult:
         grade=model.labels.grades[grade],
         grade_probability=round(float(item.outputs.grade_probs[grade]), 4),
         anomaly_score=round(float(item.outputs.anomaly_score), 4),
+        quality=item.quality,
     )

@@ -11,6 +11,7 @@ from enum import StrEnum
 from pydantic import BaseModel, ConfigDict, Field
 
 from grading.authenticity import NEAREST_SHOWN, AuthenticityVerdict
+from grading.photo_quality import QualityCheck
 from grading.policy import RejectReason, ReviewReason
 from grading.vocabulary import DefectType, View
 
@@ -130,6 +131,24 @@ class ListingResult(_Frozen):
     department: str
 
 
+class FailedCheck(_Frozen):
+    """A photo check the photo did not pass (`grading.photo_quality`)."""
+
+    check: QualityCheck = Field(description="stable name of the check, e.g. sharpness")
+    value: float = Field(description="what the photo measured")
+    threshold: float = Field(description="the policy's limit it missed")
+    message: str = Field(description="what to do, for the person holding the camera")
+
+
+class PhotoQualityResult(_Frozen):
+    """The photo checks of one graded photo, as judged when it arrived (docs/photo_quality.md)."""
+
+    usable: bool = Field(description="false: graded although it failed a check (the item goes to review)")
+    failed: list[FailedCheck]
+    measures: dict[str, float] = Field(description="what the checks read, e.g. sharpness and brightness")
+    policy_version: str = Field(description="the policy whose thresholds judged the photo")
+
+
 class PhotoResult(_Frozen):
     photo_id: str
     view: View
@@ -138,6 +157,7 @@ class PhotoResult(_Frozen):
     grade: str
     grade_probability: float
     anomaly_score: float
+    quality: PhotoQualityResult | None = Field(None, description="null: not checked (graded before checks were kept)")
 
 
 class ItemResult(_Frozen):

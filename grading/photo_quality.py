@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import NamedTuple
+from typing import Literal, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -48,13 +48,13 @@ class PhotoQualityPolicy(BaseModel):
 
     enabled: bool = True
     sharpness_at_least: float = Field(25.0, ge=0)
-    shake_at_most: float = Field(0.55, ge=0, le=1)
-    highlight_level_at_least: float = Field(60.0, ge=0, le=255)
+    shake_at_most: float = Field(0.58, ge=0, le=1)
+    highlight_level_at_least: float = Field(100.0, ge=0, le=255)
     brightness_at_most: float = Field(220.0, ge=0, le=255)
     clipped_shadows_at_most: float = Field(0.8, ge=0, le=1)
-    clipped_highlights_at_most: float = Field(0.15, ge=0, le=1)
+    clipped_highlights_at_most: float = Field(0.2, ge=0, le=1)
     clipped_highlights_when_brightness_at_least: float = Field(
-        180.0, ge=0, le=255, description="a white sheet around a darker item clips without harm: check bright photos"
+        0.0, ge=0, le=255, description="check clipped highlights only in photos at least this bright (0: every photo)"
     )
     short_side_at_least: int = Field(128, ge=1)
     item_coverage_at_least: float = Field(0.02, ge=0, le=1)
@@ -63,6 +63,11 @@ class PhotoQualityPolicy(BaseModel):
         6, ge=0, le=HASH_BITS, description="bits two photos of one item must differ by; closer is a duplicate"
     )
     framing_exempt_views: list[View] = Field(default_factory=lambda: [View.DETAIL, View.LABEL])
+    on_failure: Literal["retake", "grade_with_warning"] = Field(
+        "retake",
+        description="what a kiosk does with a photo that fails: answer retake_photos before grading, or grade with a"
+        " warning and send the item to review (photo_quality); stations always keep the photo and wait for a retake",
+    )
 
 
 @dataclass(frozen=True)
@@ -139,7 +144,7 @@ RULES: tuple[Rule, ...] = (
         "clipped_highlights_at_most",
         at_least=False,
         framing=False,
-        message="Much of the photo is washed-out white: keep glare and direct light off the item and try again.",
+        message="Much of the item is washed out to white: keep glare and direct light off it and try again.",
         only_if=("brightness", "clipped_highlights_when_brightness_at_least"),
     ),
     Rule(

@@ -42,6 +42,7 @@ class ReviewReason(StrEnum):
     TOO_FEW_PHOTOS = "too_few_photos"
     UNCERTAIN_DEFECT = "uncertain_defect"
     GRADE_UNEXPLAINED = "grade_unexplained"
+    PHOTO_QUALITY = "photo_quality"  # graded although a photo failed a check (grading.photo_quality)
 
 
 class RejectReason(StrEnum):

@@ -7,7 +7,7 @@ should not refuse an item alone.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from grading.authenticity import AuthenticityVerdict
 from grading.item_result import Reason
@@ -24,6 +24,7 @@ class ItemSignals:
         photo_grades: each photo's most likely grade, by photo id.
         photo_categories: each photo's most likely category and its probability, by photo id.
         known_categories: the bundle's category labels (a declared category outside them cannot be checked).
+        unusable_photos: the failed photo checks of each photo graded although it failed one, by photo id.
     """
 
     station: bool
@@ -44,10 +45,21 @@ class ItemSignals:
     unexplained_grade: str | None
     authenticity: AuthenticityVerdict
     authentication_requested: bool
+    unusable_photos: dict[str, list[str]] = field(default_factory=dict)
 
 
 def review_reasons(signals: ItemSignals, policy: GradePolicy) -> list[Reason]:
-    rules = (_photos, _confidence, _category, _views_disagree, _design, _uncertain, _anomaly, _authenticity)
+    rules = (
+        _photos,
+        _photo_quality,
+        _confidence,
+        _category,
+        _views_disagree,
+        _design,
+        _uncertain,
+        _anomaly,
+        _authenticity,
+    )
     return [reason for rule in rules for reason in rule(signals, policy)]
 
 
@@ -68,6 +80,18 @@ def _photos(signals: ItemSignals, policy: GradePolicy) -> list[Reason]:
     if missing:
         reasons += _reason(ReviewReason.MISSING_VIEWS, f"{signals.used_category} needs views: {', '.join(missing)}")
     return reasons
+
+
+def _photo_quality(signals: ItemSignals, policy: GradePolicy) -> list[Reason]:
+    """A photo graded although it failed a check (a kiosk policy that grades with a warning, a forced station
+    submit): the grade may rest on what the camera could not show."""
+    return [
+        Reason(
+            code=ReviewReason.PHOTO_QUALITY,
+            detail=f"photo {photo_id} failed {', '.join(checks)}: judge the grade from the photos or ask for a retake",
+        )
+        for photo_id, checks in signals.unusable_photos.items()
+    ]
 
 
 def _confidence(signals: ItemSignals, policy: GradePolicy) -> list[Reason]:

@@ -18,7 +18,7 @@ from grading.authenticity import ReferenceGallery
 from grading.inference import GradingModel
 from grading.intake import Photo
 from grading.item_grading import ItemFacts, PhotoEvidence, grade_item, split_outputs
-from grading.item_result import ItemResult
+from grading.item_result import ItemResult, PhotoQualityResult
 from grading.network_outputs import NetworkOutputs
 from grading.policy import GradePolicy, load_policy
 from grading.pricing import PricingConfig, check_pricing_against_policy, load_pricing
@@ -31,6 +31,7 @@ class DecodedPhoto:
     photo_id: str
     view: View
     photo: Photo
+    quality: PhotoQualityResult | None = None  # its photo checks; None: not checked
 
 
 @dataclass(frozen=True)
@@ -74,7 +75,9 @@ class ItemGrader:
         inferred = time.perf_counter()
         rules = self.rules
         per_photo = split_outputs(outputs)
-        evidence = [PhotoEvidence(p.photo_id, p.view, p.photo, o) for p, o in zip(photos, per_photo, strict=True)]
+        evidence = [
+            PhotoEvidence(p.photo_id, p.view, p.photo, o, p.quality) for p, o in zip(photos, per_photo, strict=True)
+        ]
         result = grade_item(facts, evidence, model.metadata, rules.policy, rules.pricing, references)
         maps = {p.photo_id: encode_maps(o) for p, o in zip(photos, per_photo, strict=True)}
         embeddings = {p.photo_id: np.asarray(o.embedding, np.float32) for p, o in zip(photos, per_photo, strict=True)}

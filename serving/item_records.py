@@ -15,7 +15,7 @@ from serving.auth import Caller
 from serving.errors import ApiError
 from serving.item_grader import Graded
 from serving.settings import WebhookEndpoint
-from serving.tables import AuditEvent, Item, ItemStatus, Job, JobStatus, Photo, PhotoMaps, Result, ReviewState
+from serving.tables import AuditEvent, Item, ItemStatus, Job, JobStatus, Photo, PhotoMaps, Result, ReviewState, Role
 from serving.uploads import Upload
 from serving.webhooks import enqueue_event
 
@@ -61,6 +61,15 @@ def get_item(session: Session, item_id: str, *, for_update: bool = False) -> Ite
     return item
 
 
+def get_own_item(session: Session, item_id: str, caller: Caller, *, for_update: bool = False) -> Item:
+    """The item, if `caller` created it (an admin key reaches every item); another station's item answers the same
+    404 as an unknown id, so a key learns nothing about items that are not its own."""
+    item = get_item(session, item_id, for_update=for_update)
+    if caller.role is not Role.ADMIN and item.created_by != caller.key_id:
+        raise ApiError(404, "unknown_item", f"No item with id '{item_id}'. Check the id the create call returned.")
+    return item
+
+
 def item_photos(session: Session, item_id: str) -> list[Photo]:
     return list(session.scalars(select(Photo).where(Photo.item_id == item_id).order_by(Photo.position)))
 
@@ -101,15 +110,16 @@ def _photo_row(item_id: str, position: int, upload: Upload) -> Photo:
         height=photo.source_size[1],
         byte_size=len(upload.data),
         crop_box=list(photo.crop_box),
+        quality=upload.checks.model_dump(mode="json") if upload.checks else None,
     )
 
 
-def queue_grading(session: Session, item: Item, actor: str) -> Job:
-    """Mark the item complete and add its durable grading job."""
+def queue_grading(session: Session, item: Item, actor: str, detail: dict | None = None) -> Job:
+    """Mark the item complete and add its durable grading job (`detail` goes into the audit event)."""
     job = Job(item_id=item.id)
     session.add(job)
     item.status = ItemStatus.QUEUED
-    audit(session, item.id, actor, "item.submitted")
+    audit(session, item.id, actor, "item.submitted", detail)
     return job
 
 

@@ -27,10 +27,13 @@ from grading.vocabulary import View
 from serving.inference_scheduler import Priority, QueueFull
 from serving.item_grader import DecodedPhoto, Graded, ItemGrader
 from serving.item_records import audit, item_photos, pending_jobs, record_result
+from serving.photo_checks import quality_result, stored_record
 from serving.references import gallery_for
 from serving.settings import Settings
+from serving.station_readiness import graded_photos
 from serving.storage import PhotoStore
 from serving.tables import Item, ItemStatus, Job, JobStatus
+from serving.tables import Photo as PhotoRow  # grading.intake.Photo is the decoded one
 from serving.uploads import DecodedPhotoCache
 
 log = logging.getLogger("secondlook.jobs")
@@ -160,10 +163,10 @@ class JobWorkers:
         with self.sessions() as session:
             item = session.get(Item, item_id)
             facts = ItemFacts.model_validate(item.facts)
-            rows = item_photos(session, item_id)
+            rows = graded_photos(item_photos(session, item_id))  # a photo a retake replaced stays stored, ungraded
             references = gallery_for(session, facts.product_line, grader.scheduler.model.metadata.version)
         preprocessing = grader.scheduler.model.metadata.input.preprocessing()
-        photos = [DecodedPhoto(row.id, View(row.view), self._decoded(row.sha256, preprocessing)) for row in rows]
+        photos = [self._photo(row, preprocessing) for row in rows]
         decoded = time.perf_counter()
         graded = self._run(grader, facts, photos, references)
         timings = {"decode": (decoded - started) * 1e3, "inference": graded.inference_ms, "policy": graded.grading_ms}
@@ -182,6 +185,11 @@ class JobWorkers:
                 self._stopping.wait(max(0.05, full.retry_after_seconds))
                 if self._stopping.is_set():
                     raise
+
+    def _photo(self, row: PhotoRow, preprocessing: Preprocessing) -> DecodedPhoto:
+        """A stored photo decoded, with the checks it passed or failed when it arrived."""
+        decoded = self._decoded(row.sha256, preprocessing)
+        return DecodedPhoto(row.id, View(row.view), decoded, quality_result(stored_record(row)))
 
     def _decoded(self, sha256: str, preprocessing: Preprocessing) -> Photo:
         limits = IntakeLimits(max_bytes=self.settings.max_photo_bytes)  # the limits the upload was accepted under

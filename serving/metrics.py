@@ -8,13 +8,16 @@ from __future__ import annotations
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
+from serving.quality_metrics import PhotoQualityMetrics
+
 # From a 5 ms kiosk inference to a 5 s multi-photo station upload; denser where the kiosk budget lies.
 LATENCY_BUCKETS: tuple[float, ...] = (0.005, 0.01, 0.02, 0.03, 0.05, 0.075, 0.1, 0.15, 0.25, 0.5, 1.0, 2.5, 5.0)
 BATCH_SIZE_BUCKETS: tuple[float, ...] = (1, 2, 3, 4, 6, 8, 12, 16, 32)
 
 
 class ServiceMetrics:
-    """Requests, latencies by route template, inference batches, queue depths and webhook deliveries."""
+    """Requests, latencies by route template, inference batches, queue depths, webhook deliveries, and photo
+    quality per station (`photo_quality`)."""
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
@@ -60,6 +63,7 @@ class ServiceMetrics:
             ["outcome"],
             registry=self.registry,
         )
+        self.photo_quality = PhotoQualityMetrics(self.registry)
 
     def observe_request(self, route: str, method: str, status: int, seconds: float) -> None:
         """Count one answered request; `route` is the template (`/v1/items/{item_id}`), never the raw path."""

@@ -29,8 +29,11 @@ def overlay_png(runtime: Runtime, item_id: str, photo_id: str, kind: OverlayKind
                 PhotoMaps.photo_id == photo_id, PhotoMaps.result_id == (result.id if result else "")
             )
         )
-    if result is None or maps is None:
+    if result is None:
         raise ApiError(404, "not_graded", f"Item {item_id} has no grading yet, so there is no overlay.")
+    if maps is None:
+        message = f"Photo {photo_id} was not graded (a retake replaced it), so it has no overlay; view the photo."
+        raise ApiError(404, "photo_not_graded", message)
     defect_probs, anomaly_map = decode_maps(maps.maps)
     boxes = [(d["type"], tuple(d["box"])) for d in result.body["defects"] if d["photo_id"] == photo_id]
     types = runtime.scheduler.model.metadata.labels.defect_types

@@ -9,8 +9,7 @@ from typing import Literal
 from pydantic import BaseModel, Field, ValidationError
 
 from grading.item_grading import Channel, ItemFacts
-from grading.item_result import ItemResult
-from grading.photo_quality import QualityCheck
+from grading.item_result import FailedCheck, ItemResult
 from serving.errors import ApiError
 
 FACTS_EXAMPLE = {"sku": "NB-574-GRY-42", "brand": "New Balance", "category": "shoes", "product_line": "574"}
@@ -70,26 +69,6 @@ class Timings(BaseModel):
     total_ms: float
 
 
-class KioskOffer(BaseModel):
-    item_id: str
-    decision: str
-    needs_review: bool
-    grade: str
-    condition_label: str
-    currency: str
-    cash: float | None
-    store_credit: float | None
-    result: ItemResult
-    timings: Timings
-
-
-class FailedCheck(BaseModel):
-    check: QualityCheck = Field(description="stable name of the check, e.g. sharpness")
-    value: float = Field(description="what the photo measured")
-    threshold: float = Field(description="the policy's limit it missed")
-    message: str = Field(description="what to do, for the person holding the camera")
-
-
 class RetakePhoto(BaseModel):
     photo: str = Field(description="the file name as sent")
     position: int = Field(description="1-based, among the distinct photos in the order sent")
@@ -114,14 +93,61 @@ class RetakeAnswer(BaseModel):
     error: RetakeBody
 
 
+class PhotoQualityWarning(BaseModel):
+    """A kiosk grade made although photos failed a check (policy `photo_quality.on_failure: grade_with_warning`):
+    the item goes to review (reason photo_quality), so its offer is provisional until a person decides."""
+
+    code: Literal["photo_quality"]
+    message: str
+    photos: list[RetakePhoto] = Field(description="the photos that failed, each with all its failed checks")
+
+
+class KioskOffer(BaseModel):
+    item_id: str
+    decision: str
+    needs_review: bool
+    grade: str
+    condition_label: str
+    currency: str
+    cash: float | None
+    store_credit: float | None
+    result: ItemResult
+    timings: Timings
+    warnings: list[PhotoQualityWarning] = Field(
+        default_factory=list, description="empty unless photos that failed a check were graded"
+    )
+
+
 class PhotoOut(BaseModel):
     id: str
-    position: int
+    position: int = Field(description="0-based; messages call it photo position + 1")
     view: str
     sha256: str
     width: int
     height: int
     source_format: str
+    usable: bool | None = Field(
+        None, description="passed every photo check when it arrived; null: not checked (stored before checks were kept)"
+    )
+    failed_checks: list[FailedCheck] = Field(default_factory=list, description="what to fix, with a message each")
+    replaced_by: str | None = Field(
+        None, description="the later usable photo of the same view graded instead of this one (this one stays stored)"
+    )
+
+
+class PhotoToRetake(BaseModel):
+    photo_id: str
+    number: int = Field(description="1-based, as messages name it: photo 2 is the item's second photo")
+    view: str
+    failed: list[FailedCheck]
+
+
+class ItemNeeds(BaseModel):
+    """Why a station item is not graded yet and what to send: retakes (same view) and missing required views."""
+
+    message: str
+    retake: list[PhotoToRetake]
+    missing_views: list[str] = Field(description="required for the declared category and not photographed yet")
 
 
 class ItemSummary(BaseModel):
@@ -142,6 +168,11 @@ class StationItem(BaseModel):
     grade: str | None
     facts: dict
     photos: list[PhotoOut]
+    needs: ItemNeeds | None = Field(
+        None,
+        description="receiving or needs_photos: what must come before grading (null: nothing); submit with force=true"
+        " to grade anyway, and the item goes to review",
+    )
     result: ItemResult | None = None
     error: str | None = None
     idempotent_replay: bool = False

@@ -32,6 +32,7 @@ class Role(StrEnum):
 
 class ItemStatus(StrEnum):
     RECEIVING = "receiving"  # created; photos may still arrive
+    NEEDS_PHOTOS = "needs_photos"  # submitted, but a photo must be retaken or a required view is missing
     QUEUED = "queued"  # complete; a grading job waits
     PROCESSING = "processing"
     GRADED = "graded"  # a result exists
@@ -105,6 +106,9 @@ class Photo(Base):
     height: Mapped[int] = mapped_column(Integer)
     byte_size: Mapped[int] = mapped_column(Integer)
     crop_box: Mapped[list] = mapped_column(default=list)
+    # serving.photo_checks.PhotoCheckRecord as JSON: every check, the measures, the policy version; None for photos
+    # stored before the checks were kept
+    quality: Mapped[dict | None] = mapped_column(default=None)
     created_at: Mapped[datetime] = mapped_column(default=utc_now)
 
     __table_args__ = (UniqueConstraint("item_id", "sha256", name="uq_photos_item_content"),)

@@ -12,6 +12,7 @@ from fastapi import UploadFile
 from grading.intake import IntakeError, IntakeLimits, Photo, Preprocessing, load_photo
 from grading.vocabulary import View
 from serving.errors import ApiError
+from serving.photo_checks import PhotoCheckRecord
 
 _READ_BLOCK = 1 << 20
 
@@ -24,6 +25,7 @@ class Upload:
     view: View
     photo: Photo
     preprocessing: Preprocessing  # the framing `photo` was decoded with (the bundle's at upload time)
+    checks: PhotoCheckRecord | None = None  # its quality checks, stored with it
 
 
 async def read_capped(file: UploadFile, max_bytes: int) -> bytes:

@@ -90,10 +90,36 @@ def _crop(image: Image.Image, rng: np.random.Generator) -> Image.Image:
 
 
 def _off_centre(image: Image.Image, rng: np.random.Generator) -> Image.Image:
-    pixels = np.asarray(image)
+    """The camera pointed 40-60% of the frame away from the item: the item moves that far, partly out of the photo.
+
+    The uncovered part continues the surface at the photo's edge: each row (or column) takes the median colour of
+    the outer 5% of the frame on that side, smoothed along the edge over 15% of it, with sensor noise (sigma 3 grey
+    levels). Flatter than a real floor, but with no exact copy of the edge's pixels in it.
+    """
+    pixels = np.asarray(image, np.float32)
     height, width = pixels.shape[:2]
     angle, share = rng.uniform(0, 2 * np.pi), rng.uniform(0.4, 0.6)
-    return Image.fromarray(_shifted(pixels, int(share * height * np.sin(angle)), int(share * width * np.cos(angle))))
+    dy, dx = int(share * height * np.sin(angle)), int(share * width * np.cos(angle))
+    moved = _extended(pixels.transpose(1, 0, 2), dx, rng).transpose(1, 0, 2)  # along x: columns as rows
+    return Image.fromarray(np.clip(np.rint(_extended(moved, dy, rng)), 0, 255).astype(np.uint8))
+
+
+def _extended(pixels: np.ndarray, shift: int, rng: np.random.Generator) -> np.ndarray:
+    """`pixels` (h, w, 3) moved by `shift` rows; the uncovered rows continue the edge rows' smoothed colour."""
+    if shift == 0:
+        return pixels
+    height, width = pixels.shape[:2]
+    ring = max(1, round(0.05 * min(height, width)))
+    edge = pixels[:ring] if shift > 0 else pixels[-ring:]
+    profile = np.median(edge, axis=0)  # (w, 3): the surface's colour along the edge
+    span = max(1, round(0.15 * width))
+    padded = np.pad(profile, ((span // 2, span - 1 - span // 2), (0, 0)), mode="edge")
+    kernel = np.full(span, 1.0 / span)
+    profile = np.stack([np.convolve(padded[:, c], kernel, mode="valid") for c in range(3)], axis=-1)
+    fill = profile[None] + rng.normal(0, 3.0, (abs(shift), width, 3))
+    if shift > 0:
+        return np.concatenate([fill, pixels[: height - shift]])
+    return np.concatenate([pixels[-shift:], fill])
 
 
 def _shifted(pixels: np.ndarray, dy: int, dx: int) -> np.ndarray:

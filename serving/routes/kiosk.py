@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from dataclasses import replace
 from typing import Annotated
 
 from fastapi import APIRouter, File, Form, UploadFile
@@ -16,11 +17,12 @@ from serving.errors import ApiError
 from serving.inference_scheduler import Priority, QueueFull
 from serving.item_grader import DecodedPhoto, Graded
 from serving.item_records import add_photos, create_item, record_result
+from serving.photo_checks import quality_result
 from serving.photo_intake import decode_uploads, store_uploads
 from serving.references import gallery_for
-from serving.retake import require_usable_photos
+from serving.retake import check_photos, quality_warnings, require_usable_photos
 from serving.runtime import Runtime
-from serving.schemas import KioskOffer, RetakeAnswer, Timings, parse_facts, split_tags
+from serving.schemas import KioskOffer, PhotoQualityWarning, RetakeAnswer, Timings, parse_facts, split_tags
 from serving.tables import new_id
 from serving.uploads import Upload
 
@@ -36,7 +38,9 @@ router = APIRouter(prefix="/v1/kiosk", tags=["kiosk"])
         " and optional item facts. Example: `curl -H 'X-API-Key: $KEY' -F photos=@front.jpg -F category=shoes"
         " http://127.0.0.1:8000/v1/kiosk/grade`. The item, its photos and the result are stored before the answer."
         " Photos too blurred, dark, small or badly framed to grade get a 422 `retake_photos` answer naming each"
-        " photo, its failed checks and what to do, before any grading; nothing is stored then."
+        " photo, its failed checks and what to do, before any grading; nothing is stored then. Where the policy says"
+        " `photo_quality.on_failure: grade_with_warning`, they are graded instead: the answer carries a"
+        " `photo_quality` warning and the item goes to review (its offer is provisional)."
     ),
     responses={422: {"model": RetakeAnswer, "description": "Retake photos (or another 422 with its own code)"}},
 )
@@ -66,7 +70,7 @@ async def grade(
         preprocessing=runtime.preprocessing(),
     )
     decoded_at = time.perf_counter()
-    await run_in_threadpool(require_usable_photos, uploads, runtime.grader.rules.policy)
+    uploads = await run_in_threadpool(_checked, runtime, caller, uploads)
     checked_at = time.perf_counter()
     photo_ids = [new_id() for _ in uploads]
     graded, store_ms = await _grade_and_store(runtime, facts, uploads, photo_ids)
@@ -77,7 +81,17 @@ async def grade(
     item_id = await run_in_threadpool(_record, runtime, caller, facts, uploads, photo_ids, graded, timings)
     timings["total_ms"] = (time.perf_counter() - started) * 1e3
     timings["store_ms"] += (time.perf_counter() - stored_at) * 1e3
-    return _offer(item_id, graded, Timings(**{k: round(v, 2) for k, v in timings.items()}))
+    warnings = quality_warnings(uploads, [upload.checks for upload in uploads])
+    return _offer(item_id, graded, Timings(**{k: round(v, 2) for k, v in timings.items()}), warnings)
+
+
+def _checked(runtime: Runtime, caller: Caller, uploads: list[Upload]) -> list[Upload]:
+    """The uploads with their checks (counted per kiosk in the metrics), or the retake answer (422)."""
+    policy = runtime.grader.rules.policy
+    checks = check_photos(uploads, policy)
+    runtime.metrics.photo_quality.observe(caller.name, Channel.KIOSK.value, checks)
+    require_usable_photos(uploads, checks, policy)
+    return [replace(upload, checks=record) for upload, record in zip(uploads, checks, strict=True)]
 
 
 async def _grade_and_store(
@@ -98,7 +112,10 @@ async def _grade_and_store(
 
 
 def _grade(runtime: Runtime, facts: ItemFacts, uploads: list[Upload], photo_ids: list[str]) -> Graded:
-    photos = [DecodedPhoto(photo_id, u.view, u.photo) for photo_id, u in zip(photo_ids, uploads, strict=True)]
+    photos = [
+        DecodedPhoto(photo_id, upload.view, upload.photo, quality_result(upload.checks))
+        for photo_id, upload in zip(photo_ids, uploads, strict=True)
+    ]
     model_version = runtime.scheduler.model.metadata.version
     with runtime.sessions() as session:
         references = gallery_for(session, facts.product_line, model_version)
@@ -122,7 +139,7 @@ def _record(
         return item.id
 
 
-def _offer(item_id: str, graded: Graded, timings: Timings) -> KioskOffer:
+def _offer(item_id: str, graded: Graded, timings: Timings, warnings: list[PhotoQualityWarning]) -> KioskOffer:
     result = graded.result
     voucher = result.price.voucher if result.price else None
     return KioskOffer(
@@ -136,4 +153,5 @@ def _offer(item_id: str, graded: Graded, timings: Timings) -> KioskOffer:
         store_credit=voucher.store_credit if voucher else None,
         result=result,
         timings=timings,
+        warnings=warnings,
     )

@@ -26,9 +26,11 @@ from serving.review_records import (
     queue_query,
     review_queue,
 )
+from serving.station_view import photos_out
 from serving.tables import ReviewDecision
 
 router = APIRouter(prefix="/v1/review", tags=["review"])
+PHOTO_CHECK_FIELDS = {"usable", "failed_checks", "replaced_by"}  # as the station sees them (`schemas.PhotoOut`)
 
 
 class QueueEntry(BaseModel):
@@ -95,7 +97,8 @@ def item_document(session: Session, item_id: str) -> dict:
             "url": f"{base}/{p.id}",
             "overlays": {kind.value: f"{base}/{p.id}/overlay?kind={kind.value}" for kind in OverlayKind},
         }
-        for p in item_photos(session, item_id)
+        | p.model_dump(mode="json", include=PHOTO_CHECK_FIELDS)
+        for p in photos_out(item_photos(session, item_id))
     ]
     return {
         "item_id": item.id,

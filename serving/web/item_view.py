@@ -39,6 +39,16 @@ ENROLMENT_ORDER_NOTE = "In enrolment order: no similarities were recorded when t
 
 
 @dataclass(frozen=True)
+class FailedCheckView:
+    """A photo check the photo failed, worded for the page: "too dark", "13", "at least 60", what to do."""
+
+    name: str
+    measured: str
+    limit: str
+    message: str
+
+
+@dataclass(frozen=True)
 class PhotoView:
     id: str
     view: str
@@ -47,6 +57,9 @@ class PhotoView:
     urls: dict[str, str]  # "photo", "defects", "anomaly" → this site's image URLs
     stats: dict | None  # the result's per-photo scores
     defects: list[dict]
+    usable: bool | None = None  # passed every photo check; None: not checked
+    failed_checks: tuple[FailedCheckView, ...] = ()
+    replaced_by: int | None = None  # the number (1-based) of the retake graded instead of this photo
 
 
 @dataclass(frozen=True)
@@ -69,7 +82,7 @@ def item_context(db: Session, item_id: str, policy: GradePolicy) -> dict:
     return {
         "doc": document,
         "result": result,
-        "photos": [_photo_view(item_id, photo, result) for photo in document["photos"]],
+        "photos": [_photo_view(item_id, photo, result, document["photos"]) for photo in document["photos"]],
         "authenticity_in_question": in_question,
         "product_line": product_line,
         "references": references,
@@ -84,12 +97,44 @@ def authenticity_in_question(result: dict | None) -> bool:
     return result["authenticity"]["verdict"] in IN_QUESTION or bool(reasons & QUESTION_REASONS)
 
 
-def _photo_view(item_id: str, photo: dict, result: dict | None) -> PhotoView:
-    base = f"/review/items/{item_id}/photos/{photo['id']}"
-    urls = {"photo": base} | {kind.value: f"{base}/overlay?kind={kind.value}" for kind in OverlayKind}
+def _photo_view(item_id: str, photo: dict, result: dict | None, photos: list[dict]) -> PhotoView:
     stats = next((p for p in (result or {}).get("photos", []) if p["photo_id"] == photo["id"]), None)
     defects = [d for d in (result or {}).get("defects", []) if d["photo_id"] == photo["id"]]
-    return PhotoView(photo["id"], photo["view"], photo["width"], photo["height"], urls, stats, defects)
+    return PhotoView(
+        photo["id"],
+        photo["view"],
+        photo["width"],
+        photo["height"],
+        _photo_urls(item_id, photo["id"], graded=stats is not None),
+        stats,
+        defects,
+        usable=photo.get("usable"),
+        failed_checks=tuple(failed_check_view(check) for check in photo.get("failed_checks", [])),
+        replaced_by=_number_of(photo.get("replaced_by"), photos),
+    )
+
+
+def _photo_urls(item_id: str, photo_id: str, graded: bool) -> dict[str, str]:
+    """The photo and its overlays; a photo the grading did not read (a retake replaced it) has no overlays."""
+    base = f"/review/items/{item_id}/photos/{photo_id}"
+    return {"photo": base} | {
+        kind.value: f"{base}/overlay?kind={kind.value}" if graded else base for kind in OverlayKind
+    }
+
+
+def _number_of(photo_id: str | None, photos: list[dict]) -> int | None:
+    return next((number for number, photo in enumerate(photos, 1) if photo["id"] == photo_id), None)
+
+
+def failed_check_view(check: dict) -> FailedCheckView:
+    """A failed check's value against its threshold: below an at-least limit, or above an at-most one."""
+    value, threshold = check["value"], check["threshold"]
+    limit = f"{'at least' if value < threshold else 'at most'} {_number(threshold)}"
+    return FailedCheckView(check["check"].replace("_", " "), _number(value), limit, check["message"])
+
+
+def _number(value: float) -> str:
+    return f"{value:.4g}" if abs(value) < 1e4 else f"{value:.0f}"
 
 
 def authentic_threshold(policy: GradePolicy, result: dict | None) -> float | None:

@@ -11,13 +11,13 @@ import io
 import os
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from PIL import Image
+from PIL import Image, ImageFilter
 from sqlalchemy import Engine, create_engine, make_url, text
 from sqlalchemy.exc import OperationalError
 
@@ -102,10 +102,28 @@ def jpeg(name: str = "astronaut", size: tuple[int, int] | None = None, quality: 
     return buffer.getvalue()
 
 
-def wait_for_status(service: Service, item_id: str, statuses: set[str], attempts: int = 600) -> dict:
+def retouched(name: str, change: Callable[[Image.Image], Image.Image], quality: int = 90) -> bytes:
+    """A scikit-image photo changed the way a bad shot is (blurred, darkened), as JPEG bytes."""
+    image = change(Image.open(io.BytesIO(jpeg(name))).convert("RGB"))
+    buffer = io.BytesIO()
+    image.save(buffer, "JPEG", quality=quality)
+    return buffer.getvalue()
+
+
+def blurred(image: Image.Image) -> Image.Image:
+    return image.filter(ImageFilter.GaussianBlur(8))
+
+
+def darkened(image: Image.Image) -> Image.Image:
+    return Image.eval(image, lambda value: value // 12)
+
+
+def wait_for_status(
+    service: Service, item_id: str, statuses: set[str], attempts: int = 600, role: str = "station"
+) -> dict:
     """Poll the station route until the item reaches one of `statuses` (a guard, not a timing assertion)."""
     for _ in range(attempts):
-        body = service.client.get(f"/v1/station/items/{item_id}", headers=service.headers("station")).json()
+        body = service.client.get(f"/v1/station/items/{item_id}", headers=service.headers(role)).json()
         if body["status"] in statuses:
             return body
         time.sleep(0.05)

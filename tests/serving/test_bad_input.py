@@ -52,6 +52,14 @@ CASES = {
     ),
     "unknown item photos": ("station", "/v1/station/items/nope/photos", {"files": [photo("a.jpg", jpeg())]}, 404, None),
     "unknown item submit": ("station", "/v1/station/items/nope/submit", {}, 404, "unknown_item"),
+    "force not a boolean": ("station", "/v1/station/items/nope/submit?force=maybe", {}, 422, "invalid_request"),
+    "force not a boolean on create": (
+        "station",
+        "/v1/station/items",
+        {"data": {"metadata": "{}", "force": "maybe"}},
+        422,
+        "invalid_request",
+    ),
     "decision not json": (
         "reviewer",
         "/v1/review/items/x/decision",

@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import io
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 import yaml
-from PIL import Image, ImageFilter
 from sqlalchemy import func, select
 
 from grading.policy import default_policy_path
-from serving.tables import Item
-from tests.serving.conftest import SHIPPED_VERSION, Service, jpeg, start_service
+from serving.tables import Item, Photo
+from tests.serving.conftest import SHIPPED_VERSION, Service, blurred, darkened, jpeg, retouched, start_service
 
 pytestmark = pytest.mark.slow
 
@@ -74,22 +71,6 @@ def test_kiosk_refuses_a_station_key(service: Service) -> None:
 def test_kiosk_without_a_key_is_told_how_to_send_one(service: Service) -> None:
     response = service.client.post("/v1/kiosk/grade", files=[("photos", ("a.jpg", jpeg("coffee"), "image/jpeg"))])
     assert response.status_code == 401 and "X-API-Key" in response.json()["error"]["message"]
-
-
-def retouched(name: str, change: Callable[[Image.Image], Image.Image], quality: int = 90) -> bytes:
-    """A scikit-image photo changed the way a bad kiosk shot is (blurred, darkened), as JPEG bytes."""
-    image = change(Image.open(io.BytesIO(jpeg(name))).convert("RGB"))
-    buffer = io.BytesIO()
-    image.save(buffer, "JPEG", quality=quality)
-    return buffer.getvalue()
-
-
-def blurred(image: Image.Image) -> Image.Image:
-    return image.filter(ImageFilter.GaussianBlur(8))
-
-
-def darkened(image: Image.Image) -> Image.Image:
-    return Image.eval(image, lambda value: value // 12)
 
 
 def counts(service: Service) -> tuple[int, float]:
@@ -161,3 +142,44 @@ def test_the_message_gives_each_photo_its_first_fix(service: Service) -> None:
     assert message.startswith("Please take 2 of the 2 photos again")
     assert "'back.jpg': The photo is too dark" in message and "'side.jpg': The photo is blurred" in message
     assert "make out the item" not in message  # the dark photo's other failures are in the details only
+
+
+def test_a_graded_answer_records_each_photos_checks(service: Service) -> None:
+    offer = grade(service, [("front.jpg", jpeg("chelsea")), ("back.jpg", jpeg("coffee"))], views="front,back").json()
+    assert offer["warnings"] == []
+    for photo in offer["result"]["photos"]:
+        quality = photo["quality"]
+        assert quality["usable"] and quality["failed"] == [] and quality["measures"]["sharpness"] > 0
+    runtime = service.client.app.state.runtime
+    with runtime.sessions() as session:
+        stored = session.scalars(select(Photo).where(Photo.item_id == offer["item_id"])).all()
+    assert all(photo.quality["checks"] and all(c["passed"] for c in photo.quality["checks"]) for photo in stored)
+
+
+def policy_grading_with_a_warning(folder: Path) -> Path:
+    rules = yaml.safe_load(default_policy_path().read_text(encoding="utf-8"))
+    rules["photo_quality"]["on_failure"] = "grade_with_warning"
+    policy = folder / "policy.yaml"
+    policy.write_text(yaml.safe_dump(rules), encoding="utf-8")
+    return policy
+
+
+def test_a_policy_may_grade_a_failed_photo_with_a_warning_and_a_review(tmp_path: Path) -> None:
+    for service in start_service(tmp_path / "service", policy=policy_grading_with_a_warning(tmp_path)):
+        files = [("front.jpg", jpeg("astronaut")), ("back.jpg", retouched("chelsea", darkened))]
+        response = grade(service, files, views="front,back", category="t-shirt")
+        assert response.status_code == 200, response.text
+        offer = response.json()
+        assert offer["decision"] == "review" and offer["needs_review"] is True  # the offer is provisional
+        [warning] = offer["warnings"]
+        assert warning["code"] == "photo_quality" and "'back.jpg': The photo is too dark" in warning["message"]
+        [photo] = warning["photos"]
+        assert (photo["photo"], photo["position"], photo["view"]) == ("back.jpg", 2, "back")
+        assert "too_dark" in {check["check"] for check in photo["failed"]}
+        reasons = [r for r in offer["result"]["reasons"] if r["code"] == "photo_quality"]
+        assert len(reasons) == 1 and "too_dark" in reasons[0]["detail"]
+        assert not offer["result"]["photos"][1]["quality"]["usable"]
+        queue = service.client.get(
+            "/v1/review/queue", params={"reason": "photo_quality"}, headers=service.headers("reviewer")
+        ).json()
+        assert offer["item_id"] in [entry["item_id"] for entry in queue["items"]]

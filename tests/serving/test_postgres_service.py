@@ -26,7 +26,7 @@ def test_round_trip_on_postgresql(postgres_url: str, tmp_path: Path) -> None:
         )
         assert kiosk.status_code == 200, kiosk.text
         files = [("photos", ("front.jpg", jpeg("astronaut"), "image/jpeg"))]
-        data = {"metadata": json.dumps({"sku": "PG-1", "category": "shoes"}), "views": "front"}
+        data = {"metadata": json.dumps({"sku": "PG-1", "category": "shoes"}), "views": "front", "force": "true"}
         headers = service.headers("station") | {"Idempotency-Key": "pg-1"}
         created = service.client.post("/v1/station/items", files=files, data=data, headers=headers)
         assert created.status_code == 201, created.text

@@ -50,9 +50,12 @@ def test_photos_in_several_calls_then_submit(service: Service) -> None:
     assert item["status"] == "receiving"
     headers = service.headers("station")
     url = f"/v1/station/items/{item['item_id']}"
-    for name in ("astronaut", "coffee"):
+    for name, view in (("astronaut", "front"), ("coffee", "back")):  # the views pants need
         added = service.client.post(
-            f"{url}/photos", files=[("photos", (f"{name}.jpg", jpeg(name), "image/jpeg"))], headers=headers
+            f"{url}/photos",
+            files=[("photos", (f"{name}.jpg", jpeg(name), "image/jpeg"))],
+            data={"views": view},
+            headers=headers,
         )
         assert added.status_code == 200, added.text
     again = service.client.post(
@@ -95,7 +98,7 @@ def test_corrupt_photo_is_refused_and_no_item_is_made(service: Service) -> None:
 
 
 def test_a_station_lists_its_own_items_with_filters(service: Service) -> None:
-    created = create(service, [jpeg("rocket")], key="list-1").json()
+    created = create(service, [jpeg("rocket")], key="list-1", force="true").json()  # no views: graded on force
     wait_for_status(service, created["item_id"], {"graded"})
     headers = service.headers("station")
     listed = service.client.get("/v1/station/items", params={"status": "graded"}, headers=headers).json()
@@ -111,3 +114,23 @@ def test_a_station_lists_its_own_items_with_filters(service: Service) -> None:
     assert service.client.get("/v1/station/items", headers={"X-API-Key": other}).json() == []
     bad = service.client.get("/v1/station/items", params={"status": "done"}, headers=headers)
     assert bad.status_code == 422 and "status" in bad.json()["error"]["message"]
+
+
+def test_another_station_key_cannot_read_add_to_or_submit_an_item(service: Service) -> None:
+    item_id = create(service, [jpeg("astronaut")], complete="false").json()["item_id"]
+    admin = service.headers("admin")
+    other = service.client.post("/v1/admin/keys", json={"name": "station-2", "role": "station"}, headers=admin)
+    headers = {"X-API-Key": other.json()["key"]}
+    photo = [("photos", ("x.jpg", jpeg("coffee"), "image/jpeg"))]
+    answers = [
+        service.client.get(f"/v1/station/items/{item_id}", headers=headers),
+        service.client.post(f"/v1/station/items/{item_id}/photos", files=photo, headers=headers),
+        service.client.post(f"/v1/station/items/{item_id}/submit", headers=headers),
+    ]
+    for answer in answers:  # the same answer as an unknown id: nothing about the item leaks
+        assert answer.status_code == 404 and answer.json()["error"]["code"] == "unknown_item", answer.text
+        assert "photos" not in answer.text
+    assert service.client.get(f"/v1/station/items/{item_id}", headers=service.headers("station")).status_code == 200
+    assert service.client.get(f"/v1/station/items/{item_id}", headers=admin).status_code == 200
+    own = service.client.get(f"/v1/station/items/{item_id}", headers=service.headers("station")).json()
+    assert len(own["photos"]) == 1  # the other key's photo was not attached

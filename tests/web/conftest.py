@@ -19,7 +19,7 @@ import pytest
 from grading.policy import default_policy_path
 from tests.conftest import REPO_ROOT
 from tests.fixtures.service_process import cli, start_server
-from tests.serving.conftest import jpeg
+from tests.serving.conftest import darkened, jpeg, retouched
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -75,29 +75,38 @@ ROLES = ("reviewer", "admin", "station", "kiosk")
 
 
 def seed(server: Server) -> None:
-    """A strict policy (every item to review), references for one product line, and kiosk items."""
+    """A strict policy (every item to review; kiosk photos that fail a check are graded with a warning), references
+    for one product line, and kiosk items, one with a photo too dark."""
     strict = server.data_dir / "strict-policy.yaml"
     text = default_policy_path().read_text()
     text = text.replace("min_grade_confidence: 0.5", "min_grade_confidence: 0.999")
-    strict.write_text(text.replace('version: "2026.12.3"', 'version: "2026.12.3-web-tests"'))
+    text = text.replace("on_failure: retake", "on_failure: grade_with_warning")
+    strict.write_text(text.replace('version: "2026.12.4"', 'version: "2026.12.4-web-tests"'))
     with server.api("admin") as admin:
         assert admin.post("/v1/admin/rules", json={"policy": str(strict)}).status_code == 200
         photos = [("photos", (f"{name}.jpg", jpeg(name), "image/jpeg")) for name in ("rocket", "hubble_deep_field")]
         assert admin.post(f"/v1/admin/references/{PRODUCT_LINE}", files=photos).status_code == 201
+    pair = [("front.jpg", jpeg("rocket")), ("back.jpg", retouched("chelsea", darkened))]  # the back is too dark
     server.items = {
         "shoes": [grade(server, "chelsea", category="shoes"), grade(server, "coffee", category="shoes")],
         "t-shirt": [grade(server, "astronaut", category="t-shirt"), grade(server, "cat", category="t-shirt")],
         "authenticity": [grade(server, "retina", category="bag", product_line=PRODUCT_LINE, authenticate="true")],
+        "photo_quality": [grade_photos(server, pair, category="hat", views="front,back")],
     }
 
 
 def grade(server: Server, photo: str, **facts: str) -> str:
-    files = [("photos", (f"{photo}.jpg", jpeg(photo), "image/jpeg"))]
+    return grade_photos(server, [(f"{photo}.jpg", jpeg(photo))], **facts)
+
+
+def grade_photos(server: Server, photos: list[tuple[str, bytes]], **form: str) -> str:
+    """A kiosk grade of the photos; `form` holds the facts and views."""
+    files = [("photos", (name, data, "image/jpeg")) for name, data in photos]
     with server.api("kiosk") as kiosk:
-        response = kiosk.post("/v1/kiosk/grade", files=files, data=facts)
+        response = kiosk.post("/v1/kiosk/grade", files=files, data=form)
     assert response.status_code == 200, response.text
     offer = response.json()
-    assert offer["decision"] == "review", f"{photo} was not flagged: {offer['result']['reasons']}"
+    assert offer["decision"] == "review", f"{photos[0][0]} was not flagged: {offer['result']['reasons']}"
     return offer["item_id"]
 
 
