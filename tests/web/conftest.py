@@ -135,6 +135,13 @@ def csrf(html: str) -> str:
     return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
 
 
+def sign_in_client(running) -> None:
+    """Sign an in-process service's test client in to the reviewer pages with its reviewer key."""
+    form = running.client.get("/review/sign-in")
+    data = {"key": running.keys["reviewer"], "csrf_token": csrf(form.text), "next": "/review/queue"}
+    assert "Review queue" in running.client.post("/review/sign-in", data=data).text
+
+
 def sign_in(page, key: str) -> None:
     page.goto("/review/sign-in")
     page.get_by_label("Reviewer API key").fill(key)

@@ -14,7 +14,7 @@ from serving.item_records import latest_result
 from serving.references import reference_photos
 from serving.web.item_view import ENROLMENT_ORDER_NOTE, reference_caption
 from tests.serving.conftest import Service, jpeg, start_service
-from tests.web.conftest import csrf
+from tests.web.conftest import sign_in_client
 
 LINE = "acme-tote"
 REFERENCES = ("chelsea", "coffee", "rocket")
@@ -37,9 +37,7 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
         photos = [("photos", (f"{name}.jpg", jpeg(name), "image/jpeg")) for name in REFERENCES]
         enrolled = running.client.post(f"/v1/admin/references/{LINE}", files=photos, headers=running.headers("admin"))
         assert enrolled.status_code == 201
-        form = running.client.get("/review/sign-in")
-        data = {"key": running.keys["reviewer"], "csrf_token": csrf(form.text), "next": "/review/queue"}
-        assert "Review queue" in running.client.post("/review/sign-in", data=data).text
+        sign_in_client(running)
         yield running
 
 

@@ -10,7 +10,7 @@ from html.parser import HTMLParser
 import pytest
 
 from tests.serving.conftest import Service, blurred, jpeg, retouched, start_service, wait_for_status
-from tests.web.conftest import csrf
+from tests.web.conftest import sign_in_client
 
 pytestmark = pytest.mark.slow
 
@@ -19,9 +19,7 @@ pytestmark = pytest.mark.slow
 def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
     """A service whose client is signed in to the reviewer pages."""
     for running in start_service(tmp_path_factory.mktemp("retake-view")):
-        form = running.client.get("/review/sign-in")
-        data = {"key": running.keys["reviewer"], "csrf_token": csrf(form.text), "next": "/review/queue"}
-        assert "Review queue" in running.client.post("/review/sign-in", data=data).text
+        sign_in_client(running)
         yield running
 
 
