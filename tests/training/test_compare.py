@@ -12,9 +12,10 @@ import pytest
 from grading.bundle import read_metadata, write_metadata
 from training.cli import main
 from training.evaluation.bootstrap import compare_metrics
-from training.evaluation.compare import Verdict, judge
+from training.evaluation.compare import Verdict, headline_comparisons, judge
 from training.evaluation.golden import GoldenError, load_golden
 from training.evaluation.metrics import accuracy, accuracy_among, auroc
+from training.evaluation.section import Section, Task, skipped
 
 
 def test_paired_interval_is_narrower_than_the_two_side_by_side() -> None:
@@ -124,3 +125,10 @@ def test_compare_and_golden_gate_refuse_a_candidate_that_sends_everything_to_rev
     assert history[-1]["gate"] == f"golden set {golden}" and history[-1]["replaced"] == "tiny 0.0.1"
     assert any("bundle_band_review_share" in line for line in history[-1]["worse"])
     assert read_metadata(candidate).history == []  # the candidate's own folder is left as it was
+
+
+def test_a_section_the_candidate_skips_counts_as_worse() -> None:
+    shipped = Section(Task.CATEGORY, metrics={"top1_accuracy": accuracy([True, False])}, headline=("top1_accuracy",))
+    figures = headline_comparisons("golden", [shipped], [skipped(Task.CATEGORY, "no category labels")])
+    assert [(f.name, f.verdict) for f in figures] == [("golden.category.top1_accuracy", Verdict.WORSE)]
+    assert "B does not compute it" in figures[0].comparison.why_no_interval

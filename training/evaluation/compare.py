@@ -21,6 +21,7 @@ from training.audit import AuditEntry
 from training.evaluation import BATCH_SIZE
 from training.evaluation.bootstrap import DRAWS, LEVEL, Comparison, Interval, compare_metrics
 from training.evaluation.golden import GoldenSet
+from training.evaluation.metrics import Metric
 from training.evaluation.predictions import collect_predictions
 from training.evaluation.real_photo_section import GradingRules
 from training.evaluation.run import compute_sections
@@ -98,7 +99,7 @@ def compare_bundles(
             )
             for model in models
         )
-        figures += _headline_comparisons(set_name, sections_a, sections_b)
+        figures += headline_comparisons(set_name, sections_a, sections_b)
     return BundleComparison(_describe(models[0], a), _describe(models[1], b), figures)
 
 
@@ -106,18 +107,20 @@ def _describe(model, folder: Path) -> str:
     return f"{model.metadata.name} {model.metadata.version} ({folder})"
 
 
-def _headline_comparisons(set_name: str, a: list[Section], b: list[Section]) -> list[FigureComparison]:
-    """Every headline figure of A's sections that both bundles could compute on this set."""
+def headline_comparisons(set_name: str, a: list[Section], b: list[Section]) -> list[FigureComparison]:
+    """Every headline figure A computes on this set; one B lacks (a section it skips, say) counts as worse."""
     by_task = {section.task: section for section in b}
     figures = []
     for section in a:
-        other = by_task.get(section.task)
-        if section.skipped or other is None or other.skipped:
+        if section.skipped:
             continue
+        other = by_task.get(section.task)
         for name in section.headline:
-            if name not in other.metrics or section.metrics[name].value is None:
+            if section.metrics[name].value is None:
                 continue
-            comparison = compare_metrics(section.metrics[name], other.metrics[name])
+            missing = other is None or other.skipped or name not in other.metrics
+            theirs = Metric(None, 0, "B does not compute it") if missing else other.metrics[name]
+            comparison = compare_metrics(section.metrics[name], theirs)
             verdict = judge(name, comparison)
             figures.append(FigureComparison(set_name, str(section.task), name, comparison, verdict))
     return figures
