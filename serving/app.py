@@ -11,10 +11,11 @@ from starlette.concurrency import run_in_threadpool
 from starlette.formparsers import MultiPartParser
 
 from serving.errors import install_error_handlers
-from serving.routes import admin, health, kiosk, review, station
+from serving.operator_key import load_operator_key
+from serving.routes import admin, certificates, health, kiosk, review, station
 from serving.runtime import start_runtime
 from serving.settings import Settings
-from serving.web import pages
+from serving.web import certificate_pages, pages
 
 DESCRIPTION = """Grading and authentication for second-hand fashion.
 
@@ -22,6 +23,7 @@ DESCRIPTION = """Grading and authentication for second-hand fashion.
 * **station**: create an item, upload its photos (idempotent), poll for the asynchronous result.
 * **review**: the queue of flagged items, overlays, decisions, export for retraining.
 * **admin**: API keys, active versions, load a new bundle or policy without a restart.
+* **certificates**: a signed certificate of an item's final grade; public JSON, printable page and verification.
 
 Send your key in the `X-API-Key` header. Every error is JSON: `{"error": {"code", "message"}}`.
 """
@@ -33,6 +35,7 @@ UPLOAD_SPOOL_BYTES = 8 * 1024 * 1024
 def create_app(settings: Settings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.operator_key = await run_in_threadpool(load_operator_key, settings)  # signs certificates
         app.state.runtime = await run_in_threadpool(start_runtime, settings)
         try:
             yield
@@ -45,7 +48,7 @@ def create_app(settings: Settings) -> FastAPI:
     app = FastAPI(title="secondlook", version="1", description=DESCRIPTION, lifespan=lifespan)
     install_error_handlers(app)
     app.middleware("http")(_observe_request)
-    for module in (health, kiosk, station, review, admin, pages):
+    for module in (health, kiosk, station, review, admin, pages, certificates, certificate_pages):
         app.include_router(module.router)
     app.mount(pages.STATIC_PATH, pages.static_files(), name="review-static")
     return app

@@ -3,6 +3,7 @@
 secondlook-service run [--host 127.0.0.1] [--port 8000] [--data-dir var/service] [--demo-keys]
 secondlook-service keys create --role station --name "station-berlin-3"
 secondlook-service migrate
+secondlook-service certificate verify certificate.json --public-key key.pem
 """
 
 from __future__ import annotations
@@ -20,8 +21,10 @@ from grading.bundle import BundleError, read_metadata
 from grading.policy import PolicyError
 from grading.pricing import PricingError
 from serving.auth import create_key, list_keys, revoke_key
+from serving.certificate_commands import add_certificate_commands
 from serving.database import make_engine, migrate, session_factory
 from serving.errors import ApiError
+from serving.operator_key import OperatorKeyError, load_operator_key
 from serving.settings import Settings, settings_from_environment
 from serving.tables import Role
 
@@ -59,6 +62,7 @@ def _parser() -> argparse.ArgumentParser:
     revoke.add_argument("prefix")
     revoke.set_defaults(command=_revoke_key)
     commands.add_parser("migrate", help="create or upgrade the database schema").set_defaults(command=_migrate)
+    add_certificate_commands(commands)
     return parser
 
 
@@ -122,7 +126,8 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
     try:  # refuse to start on a broken bundle, policy or pricing file, saying which and why
         read_metadata(settings.bundle)
         load_rules(settings.policy, settings.pricing)
-    except (BundleError, PolicyError, PricingError, FileNotFoundError) as error:
+        load_operator_key(settings)  # the certificate key: generated on first start, or the configured file
+    except (BundleError, PolicyError, PricingError, FileNotFoundError, OperatorKeyError) as error:
         print(f"secondlook-service: not starting: {error}", file=sys.stderr)
         return 2
     url = f"http://{args.host}:{args.port}"

@@ -45,6 +45,8 @@ class Settings(BaseModel):
     webhook_poll_seconds: float = 0.5
     webhook_max_attempts: int = 500  # backoff caps at 10 min: about 3.4 days of retrying before giving up
     start_background: bool = True  # job workers and webhook delivery; tests may switch them off
+    certificate_key_file: Path | None = Field(None, description="Ed25519 private key (PEM); default: generated")
+    public_url: str | None = Field(None, description="base URL buyers reach, for certificate links and QR codes")
 
     @field_validator("job_workers", "max_batch", "inference_threads", "max_queued_photos")
     @classmethod
@@ -52,6 +54,13 @@ class Settings(BaseModel):
         if value < 1:
             raise ValueError("must be at least 1")
         return value
+
+    @field_validator("public_url")
+    @classmethod
+    def _absolute_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError(f"public_url must start with https:// or http:// (got {value!r})")
+        return value.rstrip("/") if value else value
 
     @property
     def photos_dir(self) -> Path:

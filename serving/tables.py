@@ -211,3 +211,23 @@ class ReferencePhoto(Base):
     created_at: Mapped[datetime] = mapped_column(default=utc_now)
 
     __table_args__ = (UniqueConstraint("product_line", "sha256", "model_version", name="uq_reference_content"),)
+
+
+class Certificate(Base):
+    """A signed certificate of an item's final grade; a newer decision revokes it (`superseded_by` the new one).
+
+    `payload` is the exact canonical JSON that was signed; `result_id` and `decision_id` are what it reflects.
+    """
+
+    __tablename__ = "certificates"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    item_id: Mapped[str] = mapped_column(ForeignKey("items.id"), index=True)
+    result_id: Mapped[str] = mapped_column(ForeignKey("results.id"))
+    decision_id: Mapped[str | None] = mapped_column(ForeignKey("review_decisions.id"), default=None)
+    key_id: Mapped[str] = mapped_column(String(64))
+    payload: Mapped[str] = mapped_column(Text)
+    signature: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
+    revoked_at: Mapped[datetime | None] = mapped_column(default=None)
+    revoked_reason: Mapped[str | None] = mapped_column(String(200), default=None)
+    superseded_by: Mapped[str | None] = mapped_column(String(32), default=None)

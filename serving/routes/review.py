@@ -5,12 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
+from serving.certificates import reissue_if_certified
 from serving.dependencies import ReviewerCaller, RuntimeDep
 from serving.item_records import get_item, item_photos, latest_result
 from serving.overlays import OverlayKind, render_photo
@@ -26,6 +27,7 @@ from serving.review_records import (
     queue_query,
     review_queue,
 )
+from serving.routes.certificates import issuer_for
 from serving.station_view import photos_out
 from serving.tables import ReviewDecision
 
@@ -140,11 +142,14 @@ async def overlay(
 
 
 @router.post("/items/{item_id}/decision", summary="Approve, override, confirm a counterfeit, or mark inconclusive")
-def decision(runtime: RuntimeDep, caller: ReviewerCaller, item_id: str, body: DecisionIn) -> dict:
+def decision(request: Request, runtime: RuntimeDep, caller: ReviewerCaller, item_id: str, body: DecisionIn) -> dict:
+    """A certified item whose decision changes its grade or verdict gets a new certificate (the old one revoked)."""
     grades = runtime.grader.rules.policy.grades
     with runtime.sessions.begin() as session:
         row = decide(session, item_id, caller, body, list(grades), runtime.settings.webhooks)
-        return {"decision_id": row.id} | item_document(session, item_id)
+        certificate = reissue_if_certified(session, item_id, issuer_for(request), caller.name)
+        answer = {"decision_id": row.id, "certificate_id": certificate.id if certificate else None}
+        return answer | item_document(session, item_id)
 
 
 @router.get("/export", summary="Reviewer decisions as a manifest (JSON Lines) for retraining")

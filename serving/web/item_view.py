@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 from grading.authenticity import AuthenticityVerdict
 from grading.policy import GradePolicy, ReviewReason
 from grading.vocabulary import Authenticity
+from serving.certificates import current_certificate
 from serving.overlays import OverlayKind
 from serving.references import reference_photos
 from serving.review_records import ReasonCode, ReviewAction
@@ -87,6 +88,7 @@ def item_context(db: Session, item_id: str, policy: GradePolicy) -> dict:
         "product_line": product_line,
         "references": references,
         "references_note": note,
+        "certificate": current_certificate(db, item_id),
     }
 
 

@@ -16,11 +16,13 @@ from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from grading.authenticity import AuthenticityVerdict
+from serving.certificates import issue_certificate, reissue_if_certified
 from serving.dependencies import RuntimeDep
 from serving.errors import ApiError
 from serving.overlays import OverlayKind, render_photo
 from serving.review_images import overlay_png, photo_row
 from serving.review_records import DecisionIn, ReviewAction, decide
+from serving.routes.certificates import issuer_for
 from serving.runtime import Runtime
 from serving.tables import ReferencePhoto
 from serving.web.guard import (
@@ -156,6 +158,7 @@ def decision(request: Request, runtime: RuntimeDep, caller: ReviewerPage, item_i
         grades = list(runtime.grader.rules.policy.grades)
         with runtime.sessions.begin() as db:
             decide(db, item_id, caller, body, grades, runtime.settings.webhooks)
+            reissue_if_certified(db, item_id, issuer_for(request), caller.name)  # a certified item: a new one
     except ValidationError as error:
         return _item_page(request, runtime, item_id, filters, form=form, errors=_messages(error), status=422)
     except ApiError as error:
@@ -163,6 +166,14 @@ def decision(request: Request, runtime: RuntimeDep, caller: ReviewerPage, item_i
             raise
         return _item_page(request, runtime, item_id, filters, form=form, errors=[error.message], status=error.status)
     return redirect(request, _after_decision(runtime, filters, item_id))
+
+
+@router.post("/items/{item_id}/certificate")
+def issue(request: Request, runtime: RuntimeDep, caller: ReviewerPage, item_id: str, _form: CheckedForm) -> Response:
+    """Issue the item's certificate (or keep the current one) and open its printable page."""
+    with runtime.sessions.begin() as db:
+        row, _created = issue_certificate(db, item_id, issuer_for(request), caller.name)
+    return redirect(request, f"/certificates/{row.id}")
 
 
 def decision_from(form: dict[str, str]) -> DecisionIn:
