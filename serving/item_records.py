@@ -70,6 +70,11 @@ def get_own_item(session: Session, item_id: str, caller: Caller, *, for_update: 
     return item
 
 
+def items_waiting_for_photos(session: Session) -> int:
+    """Station items held back until failed photos are retaken or required views arrive (`needs_photos`)."""
+    return session.scalar(select(func.count()).select_from(Item).where(Item.status == ItemStatus.NEEDS_PHOTOS)) or 0
+
+
 def item_photos(session: Session, item_id: str) -> list[Photo]:
     return list(session.scalars(select(Photo).where(Photo.item_id == item_id).order_by(Photo.position)))
 

@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session
 from grading import manifest
 from grading.photo_format import heic_supported
 from grading.vocabulary import DEFAULT_GRADE_SCALE, Authenticity, Grade, View
+from serving.station_readiness import graded_photos
 from serving.tables import Item, Photo, Result, ReviewDecision
 
 REVIEW_DATASET = "secondlook-review"
@@ -90,7 +91,10 @@ def reviewed_result(session: Session, decision: ReviewDecision) -> Result | None
 
 
 def _photos(session: Session, item_id: str) -> list[Photo]:
-    return list(session.scalars(select(Photo).where(Photo.item_id == item_id).order_by(Photo.position)))
+    """The photos the reviewed grade rests on: a photo that failed a check and was replaced by its retake is left out
+    (it stays stored), so retraining never reads the blurred or dark copy under the reviewer's label."""
+    rows = list(session.scalars(select(Photo).where(Photo.item_id == item_id).order_by(Photo.position)))
+    return graded_photos(rows)
 
 
 def _manifest_photo(photo: Photo, photo_path: Callable[[str], Path]) -> manifest.Photo:

@@ -17,7 +17,7 @@ from serving.auth import create_key, list_keys, revoke_key
 from serving.dependencies import AdminCaller, RuntimeDep
 from serving.errors import ApiError
 from serving.item_grader import load_rules
-from serving.item_records import audit, pending_jobs
+from serving.item_records import audit, items_waiting_for_photos, pending_jobs
 from serving.photo_intake import decode_uploads, store_uploads
 from serving.references import enroll, reembed_for, reference_counts
 from serving.review_records import pending_count
@@ -72,11 +72,17 @@ def status_document(runtime: Runtime) -> dict:
     rules = runtime.grader.rules
     with runtime.sessions() as session:
         jobs, reviews, references = pending_jobs(session), pending_count(session), reference_counts(session)
+        waiting = items_waiting_for_photos(session)
     return {
         "model": {"name": model.metadata.name, "version": model.metadata.version, "folder": str(model.folder)},
         "policy": {"version": rules.policy.version, "file": str(rules.policy_path)},
         "pricing": {"version": rules.pricing.version, "file": str(rules.pricing_path)},
-        "queues": {"inference_photos": runtime.scheduler.queued_photos(), "grading_jobs": jobs, "review": reviews},
+        "queues": {
+            "inference_photos": runtime.scheduler.queued_photos(),
+            "grading_jobs": jobs,
+            "review": reviews,
+            "waiting_for_photos": waiting,
+        },
         "references": references,
     }
 

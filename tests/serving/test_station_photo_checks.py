@@ -141,3 +141,27 @@ def test_the_same_picture_sent_again_must_be_retaken(service: Service) -> None:
     [retake] = item["needs"]["retake"]
     assert retake["number"] == 2 and [check["check"] for check in retake["failed"]] == ["near_duplicate"]
     assert "same as photo 1" in retake["failed"][0]["message"]
+
+
+def test_admin_status_counts_items_waiting_for_photos(service: Service) -> None:
+    def waiting() -> int:
+        status = service.client.get("/v1/admin/status", headers=service.headers("admin"))
+        return status.json()["queues"]["waiting_for_photos"]
+
+    before = waiting()
+    item = create(service, [jpeg("astronaut"), retouched("chelsea", darkened)], "front,back").json()
+    assert item["status"] == "needs_photos" and waiting() == before + 1
+
+
+def test_the_review_export_leaves_out_a_photo_its_retake_replaced(service: Service) -> None:
+    item = create(service, [jpeg("astronaut"), retouched("rocket", blurred)], "front,back").json()
+    retake = add(service, item["item_id"], jpeg("rocket"), "back").json()["photos"][2]
+    wait_for_status(service, item["item_id"], {"graded", "failed"})
+    decision = {"action": "approve", "reason_code": "model_correct"}
+    url = f"/v1/review/items/{item['item_id']}/decision"
+    assert service.client.post(url, json=decision, headers=service.headers("reviewer")).status_code == 200
+    lines = service.client.get("/v1/review/export", headers=service.headers("reviewer")).text.splitlines()
+    [exported] = [json.loads(line) for line in lines if json.loads(line)["id"].endswith(item["item_id"])]
+    kept = {photo.sha256 for photo in stored_photos(service, item["item_id"]) if photo.id != item["photos"][1]["id"]}
+    assert {photo["sha256"] for photo in exported["photos"]} == kept
+    assert len(kept) == 2 and retake["usable"] is True
