@@ -26,9 +26,12 @@ from serving.database import make_engine, migrate, session_factory
 from serving.errors import ApiError
 from serving.operator_key import OperatorKeyError, load_operator_key
 from serving.settings import Settings, settings_from_environment
+from serving.storage import PhotoStoreMisconfigured, open_photo_store, photo_store_location
 from serving.tables import Role
 
 DEMO_KEYS_FILE = "demo-keys.json"
+# What makes `run` refuse to start, with one line naming what to fix.
+STARTUP_ERRORS = (BundleError, PolicyError, PricingError, FileNotFoundError, OperatorKeyError, PhotoStoreMisconfigured)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -127,12 +130,14 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
         read_metadata(settings.bundle)
         load_rules(settings.policy, settings.pricing)
         load_operator_key(settings)  # the certificate key: generated on first start, or the configured file
-    except (BundleError, PolicyError, PricingError, FileNotFoundError, OperatorKeyError) as error:
+        open_photo_store(settings)  # an S3 bucket, when set, exists and the credentials may use it
+    except STARTUP_ERRORS as error:
         print(f"secondlook-service: not starting: {error}", file=sys.stderr)
         return 2
     url = f"http://{args.host}:{args.port}"
     print(f"secondlook service on {url}  (API docs: {url}/docs)")
-    print(f"data: {settings.data_dir.resolve()} ({settings.resolved_database_url()}, photos in {settings.photos_dir})")
+    photos = photo_store_location(settings)
+    print(f"data: {settings.data_dir.resolve()} ({settings.resolved_database_url()}, photos in {photos})")
     if args.demo_keys:
         for role, key in demo_keys(settings).items():
             print(f"demo {role:<8} key: {key}")

@@ -12,6 +12,8 @@ from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import DataError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from serving.storage import PhotoStoreUnavailable
+
 log = logging.getLogger("secondlook.errors")
 
 
@@ -67,6 +69,12 @@ async def _database_busy(_request: Request, error: OperationalError) -> JSONResp
     return JSONResponse(error_body("database_busy", message), 503, headers={"Retry-After": "2"})
 
 
+async def _photo_store_unavailable(_request: Request, error: PhotoStoreUnavailable) -> JSONResponse:
+    log.warning("photo store unavailable: %s", error)
+    message = "The photo store did not answer; nothing from this request was recorded. Retry shortly."
+    return JSONResponse(error_body("photo_store_unavailable", message), 503, headers={"Retry-After": "5"})
+
+
 async def _unstorable(_request: Request, error: DataError) -> JSONResponse:
     log.info("refused a value the database cannot store: %s", error)
     message = "A value in the request is too long or contains characters that can't be stored (e.g. NUL); shorten it."
@@ -85,6 +93,7 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ApiError, _api_error)
     app.add_exception_handler(OperationalError, _database_busy)
     app.add_exception_handler(DataError, _unstorable)
+    app.add_exception_handler(PhotoStoreUnavailable, _photo_store_unavailable)
     app.middleware("http")(refuse_nul_bytes)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)

@@ -39,12 +39,13 @@ CONFIRM_COUNTERFEIT = "confirm_counterfeit"
 
 
 def export_decisions(
-    session: Session, photo_path: Callable[[str], Path], since: datetime | None = None
+    session: Session, photo_path: Callable[[str], Path | str], since: datetime | None = None
 ) -> Iterator[str]:
     """JSON lines, one `grading.manifest.Item` per decided item (its newest decision).
 
     Args:
-        photo_path: the stored file of a photo's sha256 (absolute; written as the manifest's photo path).
+        photo_path: where a photo's sha256 is stored (written as the manifest's photo path): an absolute file
+            (folder store), or a URI such as `s3://bucket/key` (S3 store; width and height are then left out).
         since: only items whose newest decision was made at or after this time (naive means UTC).
     """
     for decision in newest_decisions(session, since):
@@ -65,7 +66,7 @@ def newest_decisions(session: Session, since: datetime | None = None) -> Iterato
 
 
 def manifest_item(
-    session: Session, item: Item, decision: ReviewDecision, photo_path: Callable[[str], Path]
+    session: Session, item: Item, decision: ReviewDecision, photo_path: Callable[[str], Path | str]
 ) -> manifest.Item:
     result = reviewed_result(session, decision)
     facts = item.facts or {}
@@ -97,12 +98,15 @@ def _photos(session: Session, item_id: str) -> list[Photo]:
     return graded_photos(rows)
 
 
-def _manifest_photo(photo: Photo, photo_path: Callable[[str], Path]) -> manifest.Photo:
-    """Width and height come from the file's header: the manifest wants stored (not EXIF-oriented) pixels."""
-    path = Path(photo_path(photo.sha256))
-    size = _stored_size(path)
+def _manifest_photo(photo: Photo, photo_path: Callable[[str], Path | str]) -> manifest.Photo:
+    """Width and height come from a local file's header: the manifest wants stored (not EXIF-oriented) pixels.
+
+    A URI (`s3://…`) is written as it is, without width and height (reading them would download every photo).
+    """
+    location = photo_path(photo.sha256)
+    size = _stored_size(location) if isinstance(location, Path) else None
     width, height = size if size is not None else (None, None)
-    return manifest.Photo(path=str(path), view=View(photo.view), sha256=photo.sha256, width=width, height=height)
+    return manifest.Photo(path=str(location), view=View(photo.view), sha256=photo.sha256, width=width, height=height)
 
 
 def _stored_size(path: Path) -> tuple[int, int] | None:

@@ -17,7 +17,7 @@ from serving.item_grader import ItemGrader, load_rules
 from serving.job_queue import JobWorkers
 from serving.metrics import ServiceMetrics
 from serving.settings import Settings
-from serving.storage import LocalPhotoStore, PhotoStore
+from serving.storage import PhotoStore, open_photo_store
 from serving.uploads import DecodedPhotoCache
 from serving.webhooks import WebhookDispatcher
 
@@ -58,6 +58,7 @@ def warm_up(model: GradingModel) -> None:
 def start_runtime(settings: Settings) -> Runtime:
     """Open the database (migrating it), the photo store and the model, then start the background threads."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
+    store = open_photo_store(settings)  # first: a missing bucket or wrong credentials stop the start now
     engine = make_engine(settings.resolved_database_url())
     migrate(engine)
     sessions = session_factory(engine)
@@ -72,7 +73,6 @@ def start_runtime(settings: Settings) -> Runtime:
         observer=metrics,
     )
     grader = ItemGrader(scheduler, load_rules(settings.policy, settings.pricing))
-    store = LocalPhotoStore(settings.photos_dir)
     cache = DecodedPhotoCache()
     workers = JobWorkers(sessions, store, lambda: grader, settings, cache, on_depth=metrics.set_job_queue_depth)
     dispatcher = WebhookDispatcher(

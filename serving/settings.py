@@ -6,7 +6,7 @@ import json
 import os
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 from grading.policy import default_policy_path
 from grading.pricing import default_pricing_path
@@ -41,6 +41,12 @@ class Settings(BaseModel):
     max_photos_per_item: int = 8
     max_kiosk_photos: int = 4
     max_photo_bytes: int = 25 * 1024 * 1024
+    s3_bucket: str | None = Field(None, description="keep photos in this S3 bucket; default: data_dir/photos")
+    s3_prefix: str = Field("photos/", description="key prefix in the bucket: <prefix><sha256[:2]>/<sha256>")
+    s3_endpoint_url: str | None = Field(None, description="an S3-compatible server (MinIO, Ceph…); default: AWS")
+    s3_region: str | None = Field(None, description="default: boto3's (AWS_REGION, ~/.aws/config)")
+    s3_access_key_id: str | None = Field(None, description="default: boto3's credential chain (AWS_*, ~/.aws)")
+    s3_secret_access_key: SecretStr | None = None
     webhooks: list[WebhookEndpoint] = Field(default_factory=list)
     webhook_poll_seconds: float = 0.5
     webhook_max_attempts: int = 500  # backoff caps at 10 min: about 3.4 days of retrying before giving up
