@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 INSTALL_STAMP := $(VENV)/.installed-$(shell cat pyproject.toml requirements/constraints.txt | sha256sum | cut -c1-12)
 
-.PHONY: setup run photos browser test lint format bench default-bundle
+.PHONY: setup run photos browser test lint format bench default-bundle framing-model
 PORT ?= 8000
 DATA ?= var/service
 VERSION ?= 0.4.0
@@ -82,3 +82,10 @@ default-bundle: setup
 		--out var/reports/default-sneakers
 	$(SL) model export --run $(RUN) --out $(CANDIDATE) --name default --version $(VERSION) $(EVALUATIONS)
 	$(SL) model promote --candidate $(CANDIDATE) --target grading/bundles/default --golden datasets/golden.yaml
+
+# Retrain the photo checks' framing network (grading/framing) on clothing-small's train photos: about 15 minutes
+# on 2 cores. Then set photo_quality.badly_framed_at_most from framing.json's held-back thresholds and measure with
+# `secondlook photos quality` (docs/photo_quality.md).
+framing-model: setup
+	$(SL) data import --catalog clothing-small
+	$(SL) photos framing $(MANIFESTS)/clothing-small.jsonl --out grading/framing

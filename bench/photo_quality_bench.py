@@ -40,7 +40,7 @@ def item_photos(photo: Photo) -> list[Photo]:
     for offset in (8, 16, 24):
         window = Image.fromarray(photo.pixels).crop((offset, offset, side - offset, side - offset))
         pixels = np.asarray(window.resize((side, side), Image.Resampling.BILINEAR))
-        photos.append(Photo(pixels, photo.source_format, photo.source_size, photo.crop_box))
+        photos.append(Photo(pixels, photo.source_format, photo.source_size, photo.crop_box, photo.overview))
     return photos
 
 

@@ -10,6 +10,10 @@ composited clothing set it detected defects worse, 0.77 vs 0.82 image AUROC, see
 Large JPEGs are decoded straight to near model size with
 the decoder's DCT scaling, which is several times faster than a full decode.
 
+Beside the model input, intake keeps an overview of the whole photo (56 x 56, the aspect ratio not kept): the
+framing check (`grading.photo_framing`) judges whether the whole item is in the photo the person took, which a
+centre crop cannot show.
+
 Training reads photos through this same function, so what a model saw in training is what it sees in
 service.
 """
@@ -18,13 +22,15 @@ from __future__ import annotations
 
 import io
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 
 import numpy as np
 from PIL import Image, ImageOps
 
 from grading.photo_format import PhotoFormat, sniff_format
+
+OVERVIEW_SIDE = 56
 
 Image.MAX_IMAGE_PIXELS = None  # our own cap below replaces Pillow's global one, checked before decoding
 
@@ -84,12 +90,15 @@ class Photo:
         source_size: (width, height) after EXIF orientation, in original pixels.
         crop_box: (left, top, right, bottom) of the model input in original, oriented pixel coordinates;
             maps defect locations back onto the uploaded photo.
+        overview: uint8 array (56, 56, 3): the whole photo squeezed to a square (`whole_overview`). A photo made
+            without intake has none; its pixels then stand for the whole photo.
     """
 
     pixels: np.ndarray
     source_format: PhotoFormat
     source_size: tuple[int, int]
     crop_box: tuple[float, float, float, float]
+    overview: np.ndarray | None = None
 
 
 def load_photo(
@@ -198,8 +207,16 @@ def _to_model_input(
         crop = preprocessing.crop_size
         pixels = np.array(image.resize((crop, crop), Image.Resampling.BICUBIC), dtype=np.uint8)
         crop_box = (0.0, 0.0, float(source_size[0]), float(source_size[1]))
-        return Photo(pixels=pixels, source_format=photo_format, source_size=source_size, crop_box=crop_box)
-    return _centre_crop(image, source_size, photo_format, preprocessing)
+        photo = Photo(pixels=pixels, source_format=photo_format, source_size=source_size, crop_box=crop_box)
+    else:
+        photo = _centre_crop(image, source_size, photo_format, preprocessing)
+    return replace(photo, overview=whole_overview(image))
+
+
+def whole_overview(image: Image.Image) -> np.ndarray:
+    """The whole RGB photo squeezed to OVERVIEW_SIDE square: bicubic to twice the side, then means of 2 x 2."""
+    side = 2 * OVERVIEW_SIDE
+    return np.asarray(image.resize((side, side), Image.Resampling.BICUBIC).reduce(2), dtype=np.uint8)
 
 
 def _centre_crop(

@@ -42,6 +42,9 @@ the small copies (the half-size image is the means of 2 x 2 pixels); numpy the r
   really pushed out of the photo that leaves under a quarter of it in view goes unseen too. Colour alone cannot
   tell "a garment filling the frame with a strip of floor at the top" from "floor filling the frame with the
   edge of a garment at the top": only something that knows what a garment looks like can.
+- badly framed: the framing network's probability that the item is not wholly in view, the camera too close
+  or the item pushed off centre (`grading.photo_framing`, on intake's 56 px overview of the whole photo, not
+  the centre crop). It knows what a garment laid out for a photo looks like, which the colour mask above cannot.
 - perceptual hash: 64-bit pHash (the signs of the 8x8 lowest DCT frequencies of a 32x32 grey thumbnail against
   their median, as `imagehash.phash`), to find two photos of the same view.
 """
@@ -54,7 +57,8 @@ from functools import cache
 import numpy as np
 from PIL import Image
 
-from grading.intake import Photo
+from grading.intake import OVERVIEW_SIDE, Photo
+from grading.photo_framing import badly_framed
 
 MASK_SIDE = 56
 MASK_RING = 3  # pixels at MASK_SIDE: about 5% of the frame on each side
@@ -92,17 +96,23 @@ class PhotoMeasures:
     short_side: int
     item_coverage: float
     cut_off: float
+    badly_framed: float
     phash: int
 
 
 def measure_photo(photo: Photo) -> PhotoMeasures:
     """Measure a decoded intake photo (its model-input pixels and its uploaded size)."""
-    return measure_pixels(photo.pixels, photo.source_size)
+    return measure_pixels(photo.pixels, photo.source_size, photo.overview)
 
 
-def measure_pixels(pixels: np.ndarray, source_size: tuple[int, int]) -> PhotoMeasures:
-    """Measure an (h, w, 3) uint8 RGB array; `source_size` is (width, height) of the photo as uploaded."""
+def measure_pixels(
+    pixels: np.ndarray, source_size: tuple[int, int], overview: np.ndarray | None = None
+) -> PhotoMeasures:
+    """Measure an (h, w, 3) uint8 RGB array; `source_size` is (width, height) of the photo as uploaded, `overview`
+    the whole photo at 56 px (`grading.intake.whole_overview`; without it the pixels stand for the whole photo)."""
     image = Image.fromarray(pixels)
+    if overview is None:
+        overview = np.asarray(image.resize((OVERVIEW_SIDE, OVERVIEW_SIDE), Image.Resampling.BOX))
     grey_image = image.convert("L")  # ITU-R 601 luma
     half_image = image.reduce(2)  # means of 2 x 2 pixels: 112 px for the shipped bundle
     half = np.asarray(half_image)
@@ -118,6 +128,7 @@ def measure_pixels(pixels: np.ndarray, source_size: tuple[int, int]) -> PhotoMea
         short_side=int(min(source_size)),
         item_coverage=coverage,
         cut_off=cut_off,
+        badly_framed=badly_framed(overview),
         phash=perceptual_hash(grey_image),
     )
 

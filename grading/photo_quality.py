@@ -34,6 +34,7 @@ class QualityCheck(StrEnum):
     TOO_SMALL = "too_small"
     ITEM_COVERAGE = "item_coverage"
     CUT_OFF = "cut_off"
+    FRAMING = "framing"
     NEAR_DUPLICATE = "near_duplicate"
 
 
@@ -59,6 +60,9 @@ class PhotoQualityPolicy(BaseModel):
     short_side_at_least: int = Field(128, ge=1)
     item_coverage_at_least: float = Field(0.02, ge=0, le=1)
     cut_off_at_most: float = Field(0.6, ge=0, le=1)
+    badly_framed_at_most: float = Field(
+        0.79, ge=0, le=1, description="the framing network's probability that the item is not wholly in view"
+    )
     distinct_distance_at_least: int = Field(
         6, ge=0, le=HASH_BITS, description="bits two photos of one item must differ by; closer is a duplicate"
     )
@@ -171,6 +175,14 @@ RULES: tuple[Rule, ...] = (
         framing=True,
         message="Part of the item is outside the photo: step back and centre the whole item in the frame.",
     ),
+    Rule(
+        QualityCheck.FRAMING,
+        "badly_framed",
+        "badly_framed_at_most",
+        at_least=False,
+        framing=True,
+        message="The whole item is not in the photo: step back until all of it fits in the frame, then centre it.",
+    ),
 )
 # What to fix first when a photo fails several checks: a dark or tiny photo also reads as blurred and unframed.
 FIX_ORDER: tuple[QualityCheck, ...] = (
@@ -182,6 +194,7 @@ FIX_ORDER: tuple[QualityCheck, ...] = (
     QualityCheck.SHARPNESS,
     QualityCheck.SHAKE,
     QualityCheck.ITEM_COVERAGE,
+    QualityCheck.FRAMING,
     QualityCheck.CUT_OFF,
     QualityCheck.NEAR_DUPLICATE,
 )

@@ -1,4 +1,4 @@
-"""The `secondlook` command line: `data …`, `model train|calibrate|evaluate|export`, `photos check|quality`.
+"""The `secondlook` command line: `data …`, `model train|calibrate|evaluate|export`, `photos check|quality|framing`.
 
 Each command lives in its own module under `training.commands` and registers itself with `add_command`,
 setting `handler` (a function from the parsed arguments to an exit code) as a parser default.
@@ -19,7 +19,11 @@ COMMAND_GROUPS: dict[str, tuple[str, ...]] = {
         "training.commands.data_validate",
         "training.commands.data_stats",
     ),
-    "photos": ("training.commands.photos_check", "training.commands.photos_quality"),
+    "photos": (
+        "training.commands.photos_check",
+        "training.commands.photos_quality",
+        "training.commands.photos_framing",
+    ),
     "model": (
         "training.commands.model_train",
         "training.commands.model_calibrate",

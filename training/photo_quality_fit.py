@@ -45,8 +45,8 @@ MEANT_FOR: dict[Degradation, frozenset[QualityCheck]] = {
     Degradation.MOTION_BLUR: frozenset({QualityCheck.SHARPNESS, QualityCheck.SHAKE}),
     Degradation.DARK: frozenset({QualityCheck.TOO_DARK, QualityCheck.CLIPPED_SHADOWS}),
     Degradation.OVER_EXPOSED: frozenset({QualityCheck.TOO_BRIGHT, QualityCheck.CLIPPED_HIGHLIGHTS}),
-    Degradation.CROP: frozenset({QualityCheck.ITEM_COVERAGE, QualityCheck.CUT_OFF}),
-    Degradation.OFF_CENTRE: frozenset({QualityCheck.ITEM_COVERAGE, QualityCheck.CUT_OFF}),
+    Degradation.CROP: frozenset({QualityCheck.ITEM_COVERAGE, QualityCheck.CUT_OFF, QualityCheck.FRAMING}),
+    Degradation.OFF_CENTRE: frozenset({QualityCheck.ITEM_COVERAGE, QualityCheck.CUT_OFF, QualityCheck.FRAMING}),
     Degradation.DOWNSCALED: frozenset({QualityCheck.TOO_SMALL}),
 }
 

@@ -91,6 +91,18 @@ def test_whole_framing_keeps_every_edge_of_the_photo() -> None:
     assert mean_colour(centre.pixels[:, :10])[2] > 180  # the strip is gone
 
 
+@pytest.mark.parametrize("fmt", ["PNG", "JPEG"])
+def test_every_framing_keeps_an_overview_of_the_whole_photo_for_the_framing_check(fmt: str) -> None:
+    image = Image.new("RGB", (400, 600), BLUE)  # portrait: a centre crop cuts the top and the bottom
+    image.paste(RED, (0, 0, 400, 60))
+    for framing in Framing:
+        photo = load_photo(encode(image, fmt), preprocessing=Preprocessing(framing=framing))
+        assert photo.overview is not None and photo.overview.shape == (56, 56, 3)
+        assert photo.overview.dtype == np.uint8
+        assert mean_colour(photo.overview[:4])[0] > 180  # 60 px of 600: the top 5 of 56 rows
+        assert mean_colour(photo.overview[10:])[2] > 180
+
+
 def test_format_is_recognised_by_content_not_by_name() -> None:
     with pytest.raises(IntakeError) as refused:
         load_photo(b"this is a text file someone renamed to photo.jpg\n" * 10)

@@ -88,18 +88,42 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
     yield from start_service(tmp_path_factory.mktemp("service"))
 
 
-def jpeg(name: str = "astronaut", size: tuple[int, int] | None = None, quality: int = 90) -> bytes:
-    """A real photo that ships with scikit-image, as JPEG bytes."""
-    from skimage import data
+GARMENTS = Path(__file__).resolve().parents[1] / "fixtures" / "garments"
 
-    image = Image.fromarray(getattr(data, name)())
-    if image.mode != "RGB":
-        image = image.convert("RGB")
+
+ON_FLOOR = "_on_floor"
+
+
+def jpeg(name: str = "tshirt", size: tuple[int, int] | None = None, quality: int = 90) -> bytes:
+    """A real photo as JPEG bytes: a garment of tests/fixtures/garments (well taken: every check passes it); a
+    picture that ships with scikit-image, by its name (a close-up: the framing check asks to retake it); or, for
+    "<name>_on_floor", that picture laid on a plain floor, filling 80% of the frame (its whole surface in view:
+    the moon's craters read as holes)."""
+    garment = GARMENTS / f"{name}.jpg"
+    if garment.exists():
+        image = Image.open(garment).convert("RGB")
+    elif name.endswith(ON_FLOOR):
+        image = _on_floor(_skimage_picture(name.removesuffix(ON_FLOOR)))
+    else:
+        image = _skimage_picture(name)
     if size:
         image = image.resize(size)
     buffer = io.BytesIO()
     image.save(buffer, "JPEG", quality=quality)
     return buffer.getvalue()
+
+
+def _skimage_picture(name: str) -> Image.Image:
+    from skimage import data
+
+    return Image.fromarray(getattr(data, name)()).convert("RGB")
+
+
+def _on_floor(picture: Image.Image) -> Image.Image:
+    side = round(max(picture.size) / 0.8)
+    floor = Image.new("RGB", (side, side), (200, 190, 170))
+    floor.paste(picture, ((side - picture.width) // 2, (side - picture.height) // 2))
+    return floor
 
 
 def retouched(name: str, change: Callable[[Image.Image], Image.Image], quality: int = 90) -> bytes:

@@ -24,7 +24,7 @@ def test_admin_creates_a_key_that_works_for_its_role_only(service: Service) -> N
     assert created.status_code == 201
     key = created.json()["key"]
     assert service.client.get("/v1/review/queue", headers={"X-API-Key": key}).status_code == 403
-    photo = [("photos", ("a.jpg", jpeg("coffee"), "image/jpeg"))]
+    photo = [("photos", ("a.jpg", jpeg("jeans"), "image/jpeg"))]
     assert service.client.post("/v1/kiosk/grade", files=photo, headers={"X-API-Key": key}).status_code == 200
 
 
@@ -60,7 +60,7 @@ def test_bundle_reload_refuses_an_altered_bundle_and_keeps_serving(service: Serv
         model.write(b"\0")
     response = service.client.post("/v1/admin/bundle", json={"path": str(altered)}, headers=service.headers("admin"))
     assert response.status_code == 422 and "sha256" in response.json()["error"]["message"]
-    photo = [("photos", ("a.jpg", jpeg("coffee"), "image/jpeg"))]
+    photo = [("photos", ("a.jpg", jpeg("jeans"), "image/jpeg"))]
     assert service.client.post("/v1/kiosk/grade", files=photo, headers=service.headers("kiosk")).status_code == 200
 
 
@@ -69,7 +69,7 @@ def test_bundle_reload_without_restart(service: Service, tmp_path: Path) -> None
     shutil.copytree(DEFAULT_BUNDLE, copy)
     response = service.client.post("/v1/admin/bundle", json={"path": str(copy)}, headers=service.headers("admin"))
     assert response.status_code == 200 and response.json()["model"]["folder"] == str(copy)
-    photo = [("photos", ("a.jpg", jpeg("coffee"), "image/jpeg"))]
+    photo = [("photos", ("a.jpg", jpeg("jeans"), "image/jpeg"))]
     assert service.client.post("/v1/kiosk/grade", files=photo, headers=service.headers("kiosk")).status_code == 200
 
 
@@ -88,7 +88,7 @@ def test_policy_reload_changes_the_recorded_version(service: Service, tmp_path: 
     newer.write_text(text.replace(_version_line(text), 'version: "test-2"', 1))
     response = service.client.post("/v1/admin/rules", json={"policy": str(newer)}, headers=service.headers("admin"))
     assert response.status_code == 200 and response.json()["policy"]["version"] == "test-2"
-    photo = [("photos", ("a.jpg", jpeg("chelsea"), "image/jpeg"))]
+    photo = [("photos", ("a.jpg", jpeg("sweater"), "image/jpeg"))]
     offer = service.client.post("/v1/kiosk/grade", files=photo, headers=service.headers("kiosk")).json()
     assert offer["result"]["policy_version"] == "test-2"
     service.client.post(
@@ -101,11 +101,11 @@ def _version_line(text: str) -> str:
 
 
 def test_enrolled_references_are_compared_with_kiosk_items(service: Service) -> None:
-    photos = [("photos", (f"r{i}.jpg", jpeg(name), "image/jpeg")) for i, name in enumerate(["chelsea", "coffee"])]
+    photos = [("photos", (f"r{i}.jpg", jpeg(name), "image/jpeg")) for i, name in enumerate(["sweater", "jeans"])]
     enrolled = service.client.post("/v1/admin/references/acme-runner", files=photos, headers=service.headers("admin"))
     assert enrolled.status_code == 201 and enrolled.json()["references"]["acme-runner"] == 2
     form = {"product_line": "acme-runner", "authenticate": "true"}
-    photo = [("photos", ("same.jpg", jpeg("chelsea"), "image/jpeg"))]
+    photo = [("photos", ("same.jpg", jpeg("sweater"), "image/jpeg"))]
     offer = service.client.post("/v1/kiosk/grade", files=photo, data=form, headers=service.headers("kiosk")).json()
     authenticity = offer["result"]["authenticity"]
     assert authenticity["references"] == 2 and authenticity["reference_similarity"] > 0.99
@@ -113,7 +113,7 @@ def test_enrolled_references_are_compared_with_kiosk_items(service: Service) -> 
     nearest = stored["result"]["authenticity"]["nearest_references"]
     with service.client.app.state.runtime.sessions() as session:
         ids = {row.sha256: row.id for row in reference_photos(session, "acme-runner")}
-    assert [near["reference_id"] for near in nearest] == [ids[sha256(jpeg(name))] for name in ("chelsea", "coffee")]
+    assert [near["reference_id"] for near in nearest] == [ids[sha256(jpeg(name))] for name in ("sweater", "jeans")]
     similarities = [near["similarity"] for near in nearest]
     assert similarities == sorted(similarities, reverse=True)
     assert similarities[0] == authenticity["reference_similarity"]
@@ -147,7 +147,7 @@ def test_openapi_documents_every_route(service: Service) -> None:
 
 
 def test_a_new_bundle_version_re_embeds_the_references(service: Service, tmp_path: Path) -> None:
-    photos = [("photos", (f"r{i}.jpg", jpeg(name), "image/jpeg")) for i, name in enumerate(["rocket", "camera"])]
+    photos = [("photos", (f"r{i}.jpg", jpeg(name), "image/jpeg")) for i, name in enumerate(["sneakers", "camera"])]
     service.client.post("/v1/admin/references/swap-line", files=photos, headers=service.headers("admin"))
     newer = tmp_path / "newer"
     shutil.copytree(DEFAULT_BUNDLE, newer)
@@ -156,7 +156,7 @@ def test_a_new_bundle_version_re_embeds_the_references(service: Service, tmp_pat
     swapped = service.client.post("/v1/admin/bundle", json={"path": str(newer)}, headers=service.headers("admin"))
     assert swapped.status_code == 200 and swapped.json()["model"]["version"] == "swap-test"
     form = {"product_line": "swap-line", "authenticate": "true"}
-    photo = [("photos", ("same.jpg", jpeg("rocket"), "image/jpeg"))]
+    photo = [("photos", ("same.jpg", jpeg("sneakers"), "image/jpeg"))]
     offer = service.client.post("/v1/kiosk/grade", files=photo, data=form, headers=service.headers("kiosk")).json()
     assert offer["result"]["model_version"] == "swap-test"
     assert offer["result"]["authenticity"]["references"] == 2

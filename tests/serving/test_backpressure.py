@@ -17,14 +17,14 @@ def test_station_gets_429_when_too_many_items_wait(tmp_path: Path) -> None:
     service = next(gen := start_service(tmp_path, max_pending_jobs=1, start_background=False))
     try:
         data = {"metadata": json.dumps({"sku": "Q"})}
-        first = [("photos", ("a.jpg", jpeg("coffee"), "image/jpeg"))]
+        first = [("photos", ("a.jpg", jpeg("jeans"), "image/jpeg"))]
         assert (
             service.client.post(
                 "/v1/station/items", files=first, data=data, headers=service.headers("station")
             ).status_code
             == 201
         )
-        second = [("photos", ("b.jpg", jpeg("chelsea"), "image/jpeg"))]
+        second = [("photos", ("b.jpg", jpeg("sweater"), "image/jpeg"))]
         response = service.client.post("/v1/station/items", files=second, data=data, headers=service.headers("station"))
         assert response.status_code == 429 and int(response.headers["Retry-After"]) >= 1
         assert response.json()["error"]["code"] == "queue_full"
@@ -45,7 +45,7 @@ def test_kiosk_gets_503_with_retry_after_when_the_grader_is_saturated(tmp_path: 
             raise QueueFull(64, 2.4)
 
         scheduler.run = saturated
-        photos = [("photos", ("a.jpg", jpeg("coffee"), "image/jpeg"))]
+        photos = [("photos", ("a.jpg", jpeg("jeans"), "image/jpeg"))]
         response = service.client.post("/v1/kiosk/grade", files=photos, headers=service.headers("kiosk"))
         assert response.status_code == 503 and response.headers["Retry-After"] == "2"
         assert response.json()["error"]["code"] == "busy"

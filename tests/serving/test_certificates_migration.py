@@ -30,9 +30,9 @@ def test_certificates_are_stored_after_the_upgrade_and_dropped_by_a_downgrade(
     migrate(engine, "0003")
     assert "certificates" not in inspect(engine).get_table_names()
     for service in start_service(tmp_path / "service", database_url=database_url):  # migrates to head
-        files = [("photos", ("rocket.jpg", jpeg("rocket"), "image/jpeg"))]
+        files = [("photos", ("sneakers.jpg", jpeg("sneakers"), "image/jpeg"))]
         offer = service.client.post(
-            "/v1/kiosk/grade", files=files, data={"category": "t-shirt"}, headers=service.headers("kiosk")
+            "/v1/kiosk/grade", files=files, data={"category": "shoes"}, headers=service.headers("kiosk")
         ).json()
         issued = service.client.post(
             f"/v1/review/items/{offer['item_id']}/certificate", headers=service.headers("admin")

@@ -19,7 +19,7 @@ def test_concurrent_kiosks_and_stations(tmp_path: Path) -> None:
     station = cli(tmp_path, "keys", "create", "--role", "station", "--name", "s")
     kiosk = cli(tmp_path, "keys", "create", "--role", "kiosk", "--name", "k")
     server = start_server(tmp_path)
-    photos = [jpeg("astronaut", size=(800 + i, 600)) for i in range(16)]
+    photos = [jpeg("tshirt", size=(800 + i, 600)) for i in range(16)]
 
     def station_item(index: int) -> str:
         response = upload(server.url, station, f"c-{index}", [photos[index], photos[(index + 5) % 16]])

@@ -42,7 +42,7 @@ def test_item_acknowledged_before_kill_is_graded_after_restart(tmp_path: Path) -
     key = cli(tmp_path, "keys", "create", "--role", "station", "--name", "s1")
     server = start_server(tmp_path, env={"SECONDLOOK_START_BACKGROUND": "false"})  # nothing grades before the kill
     try:
-        response = upload(server.url, key, "kill-1", [jpeg("astronaut"), jpeg("coffee")])
+        response = upload(server.url, key, "kill-1", [jpeg("tshirt"), jpeg("jeans")])
         assert response.status_code == 201, response.text
         item_id = response.json()["item_id"]
     finally:
@@ -51,7 +51,7 @@ def test_item_acknowledged_before_kill_is_graded_after_restart(tmp_path: Path) -
     try:
         graded = wait_graded(restarted.url, key, item_id)
         assert graded["status"] == "graded" and len(graded["photos"]) == 2
-        assert upload(restarted.url, key, "kill-1", [jpeg("astronaut"), jpeg("coffee")]).json()["item_id"] == item_id
+        assert upload(restarted.url, key, "kill-1", [jpeg("tshirt"), jpeg("jeans")]).json()["item_id"] == item_id
     finally:
         restarted.stop()
 
@@ -59,7 +59,7 @@ def test_item_acknowledged_before_kill_is_graded_after_restart(tmp_path: Path) -
 def test_kill_during_a_stream_of_uploads_loses_no_acknowledged_item(tmp_path: Path) -> None:
     key = cli(tmp_path, "keys", "create", "--role", "station", "--name", "s1")
     server = start_server(tmp_path)
-    photos = [jpeg("chelsea", size=(640 + i, 480)) for i in range(12)]
+    photos = [jpeg("sweater", size=(640 + i, 480)) for i in range(12)]
     acknowledged: list[str] = []
 
     def send(index: int) -> None:

@@ -81,7 +81,7 @@ def downgrade(engine: Engine, revision: str) -> None:
 
 
 def test_photos_from_before_the_checks_are_kept_and_graded(database_url: str, tmp_path: Path) -> None:
-    photos = [jpeg("astronaut"), jpeg("coffee")]
+    photos = [jpeg("tshirt"), jpeg("jeans")]
     engine = make_engine(database_url)
     migrate(engine, "0002")
     rows_before_the_checks(engine, photos)

@@ -21,11 +21,11 @@ def test_round_trip_on_postgresql(postgres_url: str, tmp_path: Path) -> None:
     try:
         kiosk = service.client.post(
             "/v1/kiosk/grade",
-            files=[("photos", ("a.jpg", jpeg("coffee"), "image/jpeg"))],
+            files=[("photos", ("a.jpg", jpeg("jeans"), "image/jpeg"))],
             headers=service.headers("kiosk"),
         )
         assert kiosk.status_code == 200, kiosk.text
-        files = [("photos", ("front.jpg", jpeg("astronaut"), "image/jpeg"))]
+        files = [("photos", ("front.jpg", jpeg("tshirt"), "image/jpeg"))]
         data = {"metadata": json.dumps({"sku": "PG-1", "category": "shoes"}), "views": "front", "force": "true"}
         headers = service.headers("station") | {"Idempotency-Key": "pg-1"}
         created = service.client.post("/v1/station/items", files=files, data=data, headers=headers)

@@ -42,8 +42,8 @@ def value(found: dict, name: str, **labels: str) -> float | None:
 
 def test_each_station_has_its_own_quality_figures(service: Service) -> None:
     berlin, hamburg = new_key(service, "station-berlin", "station"), new_key(service, "station-hamburg", "station")
-    station_upload(service, berlin, [jpeg("astronaut"), retouched("chelsea", darkened)])
-    station_upload(service, hamburg, [jpeg("coffee")])
+    station_upload(service, berlin, [jpeg("tshirt"), retouched("sweater", darkened)])
+    station_upload(service, hamburg, [jpeg("jeans")])
     found = samples(service)
     at_berlin = {"station": "station-berlin", "channel": "station"}
     at_hamburg = {"station": "station-hamburg", "channel": "station"}
@@ -60,7 +60,7 @@ def test_each_station_has_its_own_quality_figures(service: Service) -> None:
 
 def test_kiosk_photos_sent_back_for_a_retake_are_counted(service: Service) -> None:
     kiosk = new_key(service, "kiosk-munich", "kiosk")
-    photos = [("photos", ("dark.jpg", retouched("coffee", darkened), "image/jpeg"))]
+    photos = [("photos", ("dark.jpg", retouched("jeans", darkened), "image/jpeg"))]
     assert service.client.post("/v1/kiosk/grade", files=photos, headers=kiosk).status_code == 422
     found = samples(service)
     at_munich = {"station": "kiosk-munich", "channel": "kiosk"}

@@ -13,7 +13,7 @@ from tests.serving.conftest import Service, jpeg, wait_for_status
 pytestmark = pytest.mark.slow
 
 
-def flagged_item(service: Service, sku: str, photo: str = "astronaut") -> str:
+def flagged_item(service: Service, sku: str, photo: str = "tshirt") -> str:
     files = [("photos", ("front.jpg", jpeg(photo), "image/jpeg"))]
     data = {"metadata": json.dumps({"sku": sku, "category": "shoes"}), "views": "front"}  # no sole view: flagged
     data["force"] = "true"  # grade without the missing views (else the item waits for them)
@@ -38,7 +38,7 @@ def test_inconclusive_keeps_the_item_in_the_queue_tagged(service: Service) -> No
 
 
 def test_a_grade_only_goes_with_an_override(service: Service) -> None:
-    item_id = flagged_item(service, "approve-grade-1", "coffee")
+    item_id = flagged_item(service, "approve-grade-1", "jeans")
     response = decide(service, item_id, {"action": "approve", "reason_code": "model_correct", "grade": "like_new"})
     assert response.status_code == 422 and "go with action 'override'" in response.json()["error"]["message"]
 
@@ -61,7 +61,7 @@ def test_retries_after_submit_answer_200_not_409(service: Service) -> None:
     headers = service.headers("station")
     item = service.client.post("/v1/station/items", data={"complete": "false"}, headers=headers).json()
     url = f"/v1/station/items/{item['item_id']}"
-    photo = [("photos", ("a.jpg", jpeg("chelsea"), "image/jpeg"))]
+    photo = [("photos", ("a.jpg", jpeg("sweater"), "image/jpeg"))]
     first = service.client.post(f"{url}/photos", files=photo, data={"complete": "true"}, headers=headers)
     again = service.client.post(f"{url}/photos", files=photo, data={"complete": "true"}, headers=headers)
     assert first.status_code == 200 and again.status_code == 200 and len(again.json()["photos"]) == 1
@@ -89,7 +89,7 @@ def test_values_the_database_cannot_hold_are_refused(service: Service, url: str,
     kwargs = dict(kwargs)
     method = kwargs.pop("method", "POST")
     if method == "POST":
-        kwargs["files"] = [("photos", ("a.jpg", jpeg("coffee"), "image/jpeg"))]
+        kwargs["files"] = [("photos", ("a.jpg", jpeg("jeans"), "image/jpeg"))]
     role = "kiosk" if "kiosk" in url else "station" if "station" in url else "reviewer"
     response = service.client.request(method, url, headers=service.headers(role), **kwargs)
     assert response.status_code == status, response.text

@@ -179,14 +179,14 @@ def rows(service: Service) -> tuple[int, int]:
 def test_the_service_grades_station_and_kiosk_items_with_photos_in_s3(
     service: Service, healthy: FaultyS3Proxy, s3: S3Endpoint, bucket: str
 ) -> None:
-    station_photos = [jpeg("astronaut"), jpeg("coffee")]
+    station_photos = [jpeg("tshirt"), jpeg("jeans")]
     created = station_upload(service, "s3-station-1", station_photos)
     assert created.status_code == 201, created.text
     graded = wait_for_status(service, created.json()["item_id"], {"graded", "failed"})
     assert graded["status"] == "graded" and len(graded["photos"]) == 2
-    offer = kiosk_grade(service, [jpeg("chelsea")])
+    offer = kiosk_grade(service, [jpeg("sweater")])
     assert offer.status_code == 200, offer.text
-    for data in [*station_photos, jpeg("chelsea")]:
+    for data in [*station_photos, jpeg("sweater")]:
         digest = hashlib.sha256(data).hexdigest()
         stored = s3.client().get_object(Bucket=bucket, Key=f"photos/{digest[:2]}/{digest}")["Body"].read()
         assert stored == data
@@ -198,7 +198,7 @@ def test_the_service_grades_station_and_kiosk_items_with_photos_in_s3(
 
 @pytest.mark.slow
 def test_the_review_export_names_photos_by_their_s3_uri(service: Service, healthy: FaultyS3Proxy, bucket: str) -> None:
-    created = station_upload(service, "s3-export-1", [jpeg("astronaut")])
+    created = station_upload(service, "s3-export-1", [jpeg("tshirt")])
     item_id = wait_for_status(service, created.json()["item_id"], {"graded"})["item_id"]
     decision = {"action": "override", "grade": "good", "reason_code": "missed_defect"}
     decided = service.client.post(
@@ -207,7 +207,7 @@ def test_the_review_export_names_photos_by_their_s3_uri(service: Service, health
     assert decided.status_code == 200, decided.text
     exported = service.client.get("/v1/review/export", headers=service.headers("reviewer")).text.splitlines()
     item = next(ManifestItem.model_validate_json(line) for line in exported if item_id in line)
-    digest = hashlib.sha256(jpeg("astronaut")).hexdigest()
+    digest = hashlib.sha256(jpeg("tshirt")).hexdigest()
     assert [photo.path for photo in item.photos] == [f"s3://{bucket}/photos/{digest[:2]}/{digest}"]
 
 
@@ -217,7 +217,7 @@ def test_a_failing_upload_fails_the_request_cleanly_and_stores_no_rows(
     service: Service, healthy: FaultyS3Proxy, fault: str
 ) -> None:
     quality = {"fail_uploads": 81, "drop_uploads": 82}[fault]  # photos no other test stored (else nothing uploads)
-    photos = [jpeg("astronaut", quality=quality), jpeg("coffee", quality=quality)]
+    photos = [jpeg("tshirt", quality=quality), jpeg("jeans", quality=quality)]
     before = rows(service)
     healthy.fault = fault
     for response in (station_upload(service, f"s3-{fault}", photos), kiosk_grade(service, photos)):

@@ -21,7 +21,7 @@ def create(service: Service, photos: list[bytes], key: str | None = None, **form
 
 
 def test_station_item_is_graded_asynchronously(service: Service) -> None:
-    response = create(service, [jpeg("astronaut"), jpeg("coffee")], views="front,back")
+    response = create(service, [jpeg("tshirt"), jpeg("jeans")], views="front,back")
     assert response.status_code == 201, response.text
     item = response.json()
     assert item["status"] in {"queued", "processing", "graded"} and len(item["photos"]) == 2
@@ -32,7 +32,7 @@ def test_station_item_is_graded_asynchronously(service: Service) -> None:
 
 
 def test_retry_with_the_same_idempotency_key_returns_the_first_item(service: Service) -> None:
-    photos = [jpeg("chelsea")]
+    photos = [jpeg("sweater")]
     first = create(service, photos, key="retry-1")
     second = create(service, photos, key="retry-1")
     assert first.status_code == 201 and second.status_code == 200
@@ -40,8 +40,8 @@ def test_retry_with_the_same_idempotency_key_returns_the_first_item(service: Ser
 
 
 def test_reusing_an_idempotency_key_for_another_item_is_refused(service: Service) -> None:
-    assert create(service, [jpeg("chelsea")], key="retry-2").status_code == 201
-    response = create(service, [jpeg("coffee")], key="retry-2")
+    assert create(service, [jpeg("sweater")], key="retry-2").status_code == 201
+    response = create(service, [jpeg("jeans")], key="retry-2")
     assert response.status_code == 409 and response.json()["error"]["code"] == "idempotency_key_reused"
 
 
@@ -50,7 +50,7 @@ def test_photos_in_several_calls_then_submit(service: Service) -> None:
     assert item["status"] == "receiving"
     headers = service.headers("station")
     url = f"/v1/station/items/{item['item_id']}"
-    for name, view in (("astronaut", "front"), ("coffee", "back")):  # the views pants need
+    for name, view in (("tshirt", "front"), ("jeans", "back")):  # the views pants need
         added = service.client.post(
             f"{url}/photos",
             files=[("photos", (f"{name}.jpg", jpeg(name), "image/jpeg"))],
@@ -59,13 +59,13 @@ def test_photos_in_several_calls_then_submit(service: Service) -> None:
         )
         assert added.status_code == 200, added.text
     again = service.client.post(
-        f"{url}/photos", files=[("photos", ("a.jpg", jpeg("astronaut"), "image/jpeg"))], headers=headers
+        f"{url}/photos", files=[("photos", ("a.jpg", jpeg("tshirt"), "image/jpeg"))], headers=headers
     )
     assert len(again.json()["photos"]) == 2  # the same bytes are not attached twice
     assert service.client.post(f"{url}/submit", headers=headers).json()["status"] in {"queued", "processing", "graded"}
     assert wait_for_status(service, item["item_id"], {"graded", "failed"})["status"] == "graded"
     late = service.client.post(
-        f"{url}/photos", files=[("photos", ("c.jpg", jpeg("chelsea"), "image/jpeg"))], headers=headers
+        f"{url}/photos", files=[("photos", ("c.jpg", jpeg("sweater"), "image/jpeg"))], headers=headers
     )
     assert late.status_code == 409
 
@@ -91,14 +91,14 @@ def test_unknown_item_is_a_404_with_the_fix(service: Service) -> None:
 
 
 def test_corrupt_photo_is_refused_and_no_item_is_made(service: Service) -> None:
-    broken = jpeg("coffee")[:2000]
+    broken = jpeg("jeans")[:2000]
     response = create(service, [broken], key="broken-1")
     assert response.status_code == 422 and response.json()["error"]["code"] == "photo_corrupt"
-    assert create(service, [jpeg("coffee")], key="broken-1").status_code == 201  # the key was not used up
+    assert create(service, [jpeg("jeans")], key="broken-1").status_code == 201  # the key was not used up
 
 
 def test_a_station_lists_its_own_items_with_filters(service: Service) -> None:
-    created = create(service, [jpeg("rocket")], key="list-1", force="true").json()  # no views: graded on force
+    created = create(service, [jpeg("sneakers")], key="list-1", force="true").json()  # no views: graded on force
     wait_for_status(service, created["item_id"], {"graded"})
     headers = service.headers("station")
     listed = service.client.get("/v1/station/items", params={"status": "graded"}, headers=headers).json()
@@ -117,11 +117,11 @@ def test_a_station_lists_its_own_items_with_filters(service: Service) -> None:
 
 
 def test_another_station_key_cannot_read_add_to_or_submit_an_item(service: Service) -> None:
-    item_id = create(service, [jpeg("astronaut")], complete="false").json()["item_id"]
+    item_id = create(service, [jpeg("tshirt")], complete="false").json()["item_id"]
     admin = service.headers("admin")
     other = service.client.post("/v1/admin/keys", json={"name": "station-2", "role": "station"}, headers=admin)
     headers = {"X-API-Key": other.json()["key"]}
-    photo = [("photos", ("x.jpg", jpeg("coffee"), "image/jpeg"))]
+    photo = [("photos", ("x.jpg", jpeg("jeans"), "image/jpeg"))]
     answers = [
         service.client.get(f"/v1/station/items/{item_id}", headers=headers),
         service.client.post(f"/v1/station/items/{item_id}/photos", files=photo, headers=headers),

@@ -81,15 +81,15 @@ def seed(server: Server) -> None:
     text = default_policy_path().read_text()
     text = text.replace("min_grade_confidence: 0.5", "min_grade_confidence: 0.999")
     text = text.replace("on_failure: retake", "on_failure: grade_with_warning")
-    strict.write_text(text.replace('version: "2026.12.4"', 'version: "2026.12.4-web-tests"'))
+    strict.write_text(text.replace('version: "2026.12.5"', 'version: "2026.12.5-web-tests"'))
     with server.api("admin") as admin:
         assert admin.post("/v1/admin/rules", json={"policy": str(strict)}).status_code == 200
-        photos = [("photos", (f"{name}.jpg", jpeg(name), "image/jpeg")) for name in ("rocket", "hubble_deep_field")]
+        photos = [("photos", (f"{name}.jpg", jpeg(name), "image/jpeg")) for name in ("sneakers", "shorts")]
         assert admin.post(f"/v1/admin/references/{PRODUCT_LINE}", files=photos).status_code == 201
-    pair = [("front.jpg", jpeg("rocket")), ("back.jpg", retouched("chelsea", darkened))]  # the back is too dark
+    pair = [("front.jpg", jpeg("sneakers")), ("back.jpg", retouched("sweater", darkened))]  # the back is too dark
     server.items = {
-        "shoes": [grade(server, "chelsea", category="shoes"), grade(server, "coffee", category="shoes")],
-        "t-shirt": [grade(server, "astronaut", category="t-shirt"), grade(server, "cat", category="t-shirt")],
+        "shoes": [grade(server, "sweater", category="shoes"), grade(server, "jeans", category="shoes")],
+        "t-shirt": [grade(server, "tshirt", category="t-shirt"), grade(server, "dress", category="t-shirt")],
         "authenticity": [grade(server, "retina", category="bag", product_line=PRODUCT_LINE, authenticate="true")],
         "photo_quality": [grade_photos(server, pair, category="hat", views="front,back")],
     }

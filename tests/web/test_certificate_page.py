@@ -33,7 +33,7 @@ def approved_item(server: Server, photo: str) -> str:
 @pytest.fixture(scope="module")
 def certified(server: Server) -> dict:
     """An approved item with holes, certified through the API."""
-    item_id = approved_item(server, "moon")
+    item_id = approved_item(server, "moon_on_floor")
     with server.api("reviewer") as reviewer:
         issued = reviewer.post(f"/v1/review/items/{item_id}/certificate")
     assert issued.status_code == 201, issued.text
@@ -90,7 +90,7 @@ def test_the_verification_page_says_valid_then_revoked_after_an_override(page, s
 
 def test_a_reviewer_issues_a_certificate_from_the_item_page(reviewer_page, server: Server) -> None:
     page = reviewer_page
-    item_id = approved_item(server, "rocket")
+    item_id = approved_item(server, "sneakers")
     page.goto(f"/review/items/{item_id}")
     page.get_by_role("button", name="Issue certificate").click()
     expect(page).to_have_url(re.compile(r"/certificates/\w{32}$"))

@@ -49,11 +49,11 @@ class Figures(HTMLParser):
 
 def retaken_item(service: Service) -> str:
     """A graded station t-shirt whose blurred back was retaken (the page opens for any item, reviewed or not)."""
-    photos = {"front.jpg": jpeg("astronaut"), "back.jpg": retouched("coffee", blurred)}
+    photos = {"front.jpg": jpeg("tshirt"), "back.jpg": retouched("jeans", blurred)}
     files = [("photos", (name, data, "image/jpeg")) for name, data in photos.items()]
     data = {"metadata": json.dumps({"sku": "R-1", "category": "t-shirt"}), "views": "front,back", "complete": "false"}
     item = service.client.post("/v1/station/items", files=files, data=data, headers=service.headers("station")).json()
-    retake = [("photos", ("back-again.jpg", jpeg("coffee"), "image/jpeg"))]
+    retake = [("photos", ("back-again.jpg", jpeg("jeans"), "image/jpeg"))]
     url = f"/v1/station/items/{item['item_id']}/photos"
     form = {"views": "back", "complete": "true"}
     assert service.client.post(url, files=retake, data=form, headers=service.headers("station")).status_code == 200

@@ -1,0 +1,48 @@
+"""Is the whole item in the photo? A small network that knows what a garment laid out for a photo looks like.
+
+Colour alone cannot tell a garment filling the frame with a strip of floor at its edge from floor filling the
+frame with the edge of a garment (`grading.photo_measures`). This network reads the intake's overview of the
+whole photo (56 x 56, `grading.intake.whole_overview`; the model's centre crop would cut the ends of every long
+garment) and gives the probability of each `FRAMING_CLASSES`: the whole item in view, the camera too close (the
+item runs out of the frame on every side), or the item pushed off centre and partly out of the frame. It was
+trained on clothing-small's real train photos and badly framed copies of them (`training.framing_examples`,
+`secondlook photos framing`); `framing/framing.json` records how. About 3.5 million multiply-adds: a fraction of a
+millisecond on one core, so it runs with the other photo checks before any grading.
+
+The ONNX graph takes uint8 RGB (N, 56, 56, 3) and returns softmax probabilities (N, 3).
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+
+FRAMING_CLASSES = ("whole", "too_close", "off_centre")
+FRAMING_FOLDER = Path(__file__).resolve().parent / "framing"
+FRAMING_MODEL = FRAMING_FOLDER / "framing.onnx"
+INPUT_NAME = "overviews"
+OUTPUT_NAME = "framing"
+
+
+def badly_framed(overview: np.ndarray, model: Path = FRAMING_MODEL) -> float:
+    """Probability that the item is not wholly in view (too close or off centre) for one (56, 56, 3) overview."""
+    probabilities = framing_probabilities(overview[None], model)[0]
+    return float(1.0 - probabilities[0])
+
+
+def framing_probabilities(overviews: np.ndarray, model: Path = FRAMING_MODEL) -> np.ndarray:
+    """(N, 3) probabilities of `FRAMING_CLASSES` for (N, 56, 56, 3) uint8 overviews."""
+    return _session(model).run([OUTPUT_NAME], {INPUT_NAME: overviews})[0]
+
+
+@cache
+def _session(model: Path) -> ort.InferenceSession:
+    """One single-threaded session per model file and process (the grading model has the cores)."""
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = 1
+    options.inter_op_num_threads = 1
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    return ort.InferenceSession(str(model), options, providers=["CPUExecutionProvider"])
