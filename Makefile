@@ -83,9 +83,9 @@ default-bundle: setup
 	$(SL) model export --run $(RUN) --out $(CANDIDATE) --name default --version $(VERSION) $(EVALUATIONS)
 	$(SL) model promote --candidate $(CANDIDATE) --target grading/bundles/default --golden datasets/golden.yaml
 
-# Retrain the photo checks' framing network (grading/framing) on clothing-small's train photos: about 15 minutes
-# on 2 cores. Then set photo_quality.badly_framed_at_most from framing.json's held-back thresholds and measure with
-# `secondlook photos quality` (docs/photo_quality.md).
+# Retrain the photo checks' framing network (grading/framing: the framing and smeared checks) on clothing-small's
+# train photos, 15 minutes on 2 cores. Then set badly_framed_at_most and smeared_at_most from framing.json (the 0.5%
+# held-back thresholds) and measure with `secondlook photos quality` (docs/photo_quality.md).
 framing-model: setup
 	$(SL) data import --catalog clothing-small
 	$(SL) photos framing $(MANIFESTS)/clothing-small.jsonl --out grading/framing

@@ -4,37 +4,46 @@ Colour alone cannot tell a garment filling the frame with a strip of floor at it
 frame with the edge of a garment (`grading.photo_measures`). This network reads the intake's overview of the
 whole photo (56 x 56, `grading.intake.whole_overview`; the model's centre crop would cut the ends of every long
 garment) and gives the probability of each `FRAMING_CLASSES`: the whole item in view, the camera too close (the
-item runs out of the frame on every side), or the item pushed off centre and partly out of the frame. It was
+item runs out of the frame on every side), the item pushed off centre and partly out of the frame, or the whole
+photo smeared by a camera that moved (which the shake measure misses where a print is smeared along itself). It was
 trained on clothing-small's real train photos and badly framed copies of them (`training.framing_examples`,
 `secondlook photos framing`); `framing/framing.json` records how. About 3.5 million multiply-adds: a fraction of a
 millisecond on one core, so it runs with the other photo checks before any grading.
 
-The ONNX graph takes uint8 RGB (N, 56, 56, 3) and returns softmax probabilities (N, 3).
+The ONNX graph takes uint8 RGB (N, 56, 56, 3) and returns softmax probabilities (N, 4).
 """
 
 from __future__ import annotations
 
 from functools import cache
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import onnxruntime as ort
 
-FRAMING_CLASSES = ("whole", "too_close", "off_centre")
+FRAMING_CLASSES = ("whole", "too_close", "off_centre", "smeared")
 FRAMING_FOLDER = Path(__file__).resolve().parent / "framing"
 FRAMING_MODEL = FRAMING_FOLDER / "framing.onnx"
 INPUT_NAME = "overviews"
 OUTPUT_NAME = "framing"
 
 
-def badly_framed(overview: np.ndarray, model: Path = FRAMING_MODEL) -> float:
-    """Probability that the item is not wholly in view (too close or off centre) for one (56, 56, 3) overview."""
+class FramingReading(NamedTuple):
+    """What the network reads from one photo."""
+
+    badly_framed: float  # P(too close) + P(off centre): the item not wholly in view
+    smeared: float  # P(smeared)
+
+
+def read_framing(overview: np.ndarray, model: Path = FRAMING_MODEL) -> FramingReading:
+    """The network's reading of one (56, 56, 3) uint8 overview."""
     probabilities = framing_probabilities(overview[None], model)[0]
-    return float(1.0 - probabilities[0])
+    return FramingReading(float(probabilities[1] + probabilities[2]), float(probabilities[3]))
 
 
 def framing_probabilities(overviews: np.ndarray, model: Path = FRAMING_MODEL) -> np.ndarray:
-    """(N, 3) probabilities of `FRAMING_CLASSES` for (N, 56, 56, 3) uint8 overviews."""
+    """(N, 4) probabilities of `FRAMING_CLASSES` for (N, 56, 56, 3) uint8 overviews."""
     return _session(model).run([OUTPUT_NAME], {INPUT_NAME: overviews})[0]
 
 

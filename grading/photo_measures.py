@@ -45,6 +45,8 @@ the small copies (the half-size image is the means of 2 x 2 pixels); numpy the r
 - badly framed: the framing network's probability that the item is not wholly in view, the camera too close
   or the item pushed off centre (`grading.photo_framing`, on intake's 56 px overview of the whole photo, not
   the centre crop). It knows what a garment laid out for a photo looks like, which the colour mask above cannot.
+- smeared: the same network's probability that the whole photo is smeared by a moving camera; it sees the
+  smear of the photo as a whole, where the shake measure reads edges and misses prints smeared along themselves.
 - perceptual hash: 64-bit pHash (the signs of the 8x8 lowest DCT frequencies of a 32x32 grey thumbnail against
   their median, as `imagehash.phash`), to find two photos of the same view.
 """
@@ -58,7 +60,7 @@ import numpy as np
 from PIL import Image
 
 from grading.intake import OVERVIEW_SIDE, Photo
-from grading.photo_framing import badly_framed
+from grading.photo_framing import read_framing
 
 MASK_SIDE = 56
 MASK_RING = 3  # pixels at MASK_SIDE: about 5% of the frame on each side
@@ -97,6 +99,7 @@ class PhotoMeasures:
     item_coverage: float
     cut_off: float
     badly_framed: float
+    smeared: float
     phash: int
 
 
@@ -128,7 +131,7 @@ def measure_pixels(
         short_side=int(min(source_size)),
         item_coverage=coverage,
         cut_off=cut_off,
-        badly_framed=badly_framed(overview),
+        **read_framing(overview)._asdict(),
         phash=perceptual_hash(grey_image),
     )
 

@@ -35,6 +35,7 @@ class QualityCheck(StrEnum):
     ITEM_COVERAGE = "item_coverage"
     CUT_OFF = "cut_off"
     FRAMING = "framing"
+    SMEARED = "smeared"
     NEAR_DUPLICATE = "near_duplicate"
 
 
@@ -61,7 +62,10 @@ class PhotoQualityPolicy(BaseModel):
     item_coverage_at_least: float = Field(0.02, ge=0, le=1)
     cut_off_at_most: float = Field(0.6, ge=0, le=1)
     badly_framed_at_most: float = Field(
-        0.79, ge=0, le=1, description="the framing network's probability that the item is not wholly in view"
+        0.64, ge=0, le=1, description="the framing network's probability that the item is not wholly in view"
+    )
+    smeared_at_most: float = Field(
+        0.54, ge=0, le=1, description="the framing network's probability that a moving camera smeared the photo"
     )
     distinct_distance_at_least: int = Field(
         6, ge=0, le=HASH_BITS, description="bits two photos of one item must differ by; closer is a duplicate"
@@ -183,6 +187,14 @@ RULES: tuple[Rule, ...] = (
         framing=True,
         message="The whole item is not in the photo: step back until all of it fits in the frame, then centre it.",
     ),
+    Rule(
+        QualityCheck.SMEARED,
+        "smeared",
+        "smeared_at_most",
+        at_least=False,
+        framing=False,
+        message="The photo is smeared: hold the phone still with both hands while it takes the photo.",
+    ),
 )
 # What to fix first when a photo fails several checks: a dark or tiny photo also reads as blurred and unframed.
 FIX_ORDER: tuple[QualityCheck, ...] = (
@@ -193,6 +205,7 @@ FIX_ORDER: tuple[QualityCheck, ...] = (
     QualityCheck.CLIPPED_SHADOWS,
     QualityCheck.SHARPNESS,
     QualityCheck.SHAKE,
+    QualityCheck.SMEARED,
     QualityCheck.ITEM_COVERAGE,
     QualityCheck.FRAMING,
     QualityCheck.CUT_OFF,

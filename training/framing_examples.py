@@ -9,10 +9,13 @@ The framing network (`grading.photo_framing`) learns from three kinds of copy of
 - off centre: the content moved 30-70% of the frame in a random direction; the uncovered part continues the
   surface at the photo's edge, either as one colour with sensor noise or as the edge strip's own texture
   mirrored outwards.
+- smeared: the camera moved during the exposure: the mean of the photo shifted along a path 4-12% of the short
+  side long, straight or bent once by up to 30 degrees (the edges mirrored, so no edge pixel is repeated).
 
-They are drawn on purpose from wider ranges, and with other fills, than the copies that measure the checks
-(`training.photo_degradations`: windows 35-50%, shifts 40-60%, a smoothed colour profile): what the checks catch
-there is then not a memory of one generator's traces. Every copy goes through JPEG and intake as an upload would.
+They are drawn on purpose from wider ranges, and with other fills and paths, than the copies that measure the
+checks (`training.photo_degradations`: windows 35-50%, shifts 40-60%, a smoothed colour profile, straight shakes
+6-10% with repeated edge pixels): what the checks catch there is then not a memory of one generator's traces.
+Every copy goes through JPEG and intake as an upload would.
 """
 
 from __future__ import annotations
@@ -31,19 +34,26 @@ class FramingLabel(IntEnum):
     WHOLE = 0
     TOO_CLOSE = 1
     OFF_CENTRE = 2
+    SMEARED = 3
 
 
-BAD_COPIES = 3  # of each bad kind, per photo
+BAD_COPIES = 3  # of each badly framed kind, per photo
+SMEARED_COPIES = 2
 COPIES: tuple[FramingLabel, ...] = (
-    (FramingLabel.WHOLE,) * 2 + (FramingLabel.TOO_CLOSE,) * BAD_COPIES + (FramingLabel.OFF_CENTRE,) * BAD_COPIES
+    (FramingLabel.WHOLE,) * 2
+    + (FramingLabel.TOO_CLOSE,) * BAD_COPIES
+    + (FramingLabel.OFF_CENTRE,) * BAD_COPIES
+    + (FramingLabel.SMEARED,) * SMEARED_COPIES
 )
 
 
 def framing_copies(image: Image.Image, rng: np.random.Generator) -> list[tuple[Image.Image, FramingLabel]]:
-    """`COPIES` of one RGB photo: the photo, a retake, `BAD_COPIES` too close and as many off centre."""
+    """`COPIES` of one RGB photo: the photo, a retake, `BAD_COPIES` too close and as many off centre, then
+    `SMEARED_COPIES` smeared."""
     made = [(image, FramingLabel.WHOLE), (retake(image, rng), FramingLabel.WHOLE)]
     made += [(too_close(image, rng), FramingLabel.TOO_CLOSE) for _ in range(BAD_COPIES)]
     made += [(off_centre(image, rng), FramingLabel.OFF_CENTRE) for _ in range(BAD_COPIES)]
+    made += [(smeared(image, rng), FramingLabel.SMEARED) for _ in range(SMEARED_COPIES)]
     return made
 
 
@@ -93,3 +103,21 @@ def _flat(strip: np.ndarray, rows: int, rng: np.random.Generator) -> np.ndarray:
     """`rows` rows of the strip's median colour with sensor noise (sigma 2-6 grey levels)."""
     colour = np.median(strip.reshape(-1, 3), axis=0)
     return colour + rng.normal(0, rng.uniform(2, 6), (rows, strip.shape[1], 3))
+
+
+def smeared(image: Image.Image, rng: np.random.Generator) -> Image.Image:
+    """The mean of the photo along a path 4-12% of the short side long, straight or bent once (up to 30 degrees)."""
+    pixels = np.asarray(image, np.float32)
+    height, width = pixels.shape[:2]
+    length = min(height, width) * rng.uniform(0.04, 0.12)
+    bend = rng.uniform(-np.pi / 6, np.pi / 6) if rng.random() < 0.5 else 0.0
+    steps = max(3, round(length))
+    angles = rng.uniform(0, np.pi) + bend * (np.arange(steps) >= steps // 2)
+    xs, ys = np.cumsum(np.cos(angles)) * length / steps, np.cumsum(np.sin(angles)) * length / steps
+    xs, ys = np.rint(xs - xs.mean()).astype(int), np.rint(ys - ys.mean()).astype(int)
+    margin = int(max(np.abs(xs).max(), np.abs(ys).max())) + 1
+    padded = np.pad(pixels, ((margin, margin), (margin, margin), (0, 0)), mode="reflect")
+    total = np.zeros_like(pixels)
+    for x, y in zip(xs, ys, strict=True):
+        total += padded[margin + y : margin + y + height, margin + x : margin + x + width]
+    return Image.fromarray(np.clip(np.rint(total / steps), 0, 255).astype(np.uint8))

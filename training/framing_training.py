@@ -3,7 +3,8 @@
 Each train photo gives the copies of `training.framing_examples`, each sent through JPEG and the service's
 intake, which keeps the 56 px overview of the whole photo the check reads. A tenth of the photos (by photo, so
 no copy of them is trained on) is held back to report how well the network separates whole items from badly
-framed ones, and where to set the threshold on real photos it never saw (`FramingFit.threshold_refusing`).
+framed or smeared ones, and where to set the thresholds on real photos it never saw
+(`FramingFit.threshold_refusing`).
 """
 
 from __future__ import annotations
@@ -115,21 +116,28 @@ def _augmented(batch: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
     return (batch.float() * gain).clamp(0, 255).round().to(torch.uint8)
 
 
+MEASURES = ("badly_framed", "smeared")  # what the checks read from the probabilities (grading.photo_framing)
+
+
 @dataclass(frozen=True)
 class FramingFit:
-    """The trained network and how it did on the held-back photos' copies."""
+    """The trained network and how it did on the held-back photos' copies.
+
+    `held_back_auroc[m]` separates whole photos from the copies measure m is for; `held_back_real[:, m]` is measure
+    m of each held-back photo as uploaded: where to set its threshold.
+    """
 
     network: FramingNet
     held_back_photos: int
     held_back_accuracy: float
-    held_back_auroc: float  # whole vs badly framed, from P(not whole)
-    held_back_real: np.ndarray  # P(not whole) of each held-back photo as uploaded: where to set the threshold
+    held_back_auroc: dict[str, float]
+    held_back_real: np.ndarray
     epochs: int
     train_loss: float
 
-    def threshold_refusing(self, share: float) -> float:
-        """The P(not whole) above which `share` of the held-back real photos lie."""
-        return float(np.quantile(self.held_back_real, 1.0 - share))
+    def threshold_refusing(self, measure: str, share: float) -> float:
+        """The value of `measure` above which `share` of the held-back real photos lie."""
+        return float(np.quantile(self.held_back_real[:, MEASURES.index(measure)], 1.0 - share))
 
 
 def train_framing(examples: FramingExamples, epochs: int = 20, seed: int = 0, batch_size: int = 128) -> FramingFit:
@@ -164,17 +172,24 @@ def train_framing(examples: FramingExamples, epochs: int = 20, seed: int = 0, ba
 
 def _held_back_figures(
     network: FramingNet, examples: FramingExamples, is_held: np.ndarray
-) -> tuple[float, float, np.ndarray]:
-    """Accuracy over the three classes, AUROC of whole against badly framed, and P(not whole) of the real photos
-    (each photo's first copy is the photo itself)."""
+) -> tuple[float, dict[str, float], np.ndarray]:
+    """Accuracy over the classes, each measure's AUROC of whole photos against the copies it is for, and the
+    measures of the real photos (each photo's first copy is the photo itself)."""
     network.eval()
     with torch.no_grad():
         probabilities = network(torch.from_numpy(examples.overviews[is_held])).numpy()
-    labels, not_whole = examples.labels[is_held], 1.0 - probabilities[:, 0]
-    accuracy = float((probabilities.argmax(1) == labels).mean())
-    separation = auroc(labels != FramingLabel.WHOLE, not_whole).value
+    labels = examples.labels[is_held]
+    measures = np.stack([probabilities[:, 1] + probabilities[:, 2], probabilities[:, 3]], axis=1)
+    targets = {
+        "badly_framed": (FramingLabel.TOO_CLOSE, FramingLabel.OFF_CENTRE),
+        "smeared": (FramingLabel.SMEARED,),
+    }
+    separation = {}
+    for index, name in enumerate(MEASURES):
+        kept = (labels == FramingLabel.WHOLE) | np.isin(labels, targets[name])
+        separation[name] = float(auroc(labels[kept] != FramingLabel.WHOLE, measures[kept, index]).value or 0.0)
     first_copy = np.r_[True, np.diff(examples.photos[is_held]) != 0]
-    return accuracy, float(separation or 0.0), not_whole[first_copy]
+    return float((probabilities.argmax(1) == labels).mean()), separation, measures[first_copy]
 
 
 def export_framing(network: FramingNet, path: Path) -> float:

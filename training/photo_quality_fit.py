@@ -41,8 +41,8 @@ SAME_VIEW = {RESENT: (resend, 75), RETAKE: (retake, 85)}
 DEFAULT_SHARES: dict[QualityCheck, float] = {rule.check: 0.0025 for rule in RULES} | {QualityCheck.TOO_SMALL: 0.0}
 # The checks written for each kind of damage; a copy caught only by another check is counted apart.
 MEANT_FOR: dict[Degradation, frozenset[QualityCheck]] = {
-    Degradation.BLUR: frozenset({QualityCheck.SHARPNESS, QualityCheck.SHAKE}),
-    Degradation.MOTION_BLUR: frozenset({QualityCheck.SHARPNESS, QualityCheck.SHAKE}),
+    Degradation.BLUR: frozenset({QualityCheck.SHARPNESS, QualityCheck.SHAKE, QualityCheck.SMEARED}),
+    Degradation.MOTION_BLUR: frozenset({QualityCheck.SHARPNESS, QualityCheck.SHAKE, QualityCheck.SMEARED}),
     Degradation.DARK: frozenset({QualityCheck.TOO_DARK, QualityCheck.CLIPPED_SHADOWS}),
     Degradation.OVER_EXPOSED: frozenset({QualityCheck.TOO_BRIGHT, QualityCheck.CLIPPED_HIGHLIGHTS}),
     Degradation.CROP: frozenset({QualityCheck.ITEM_COVERAGE, QualityCheck.CUT_OFF, QualityCheck.FRAMING}),

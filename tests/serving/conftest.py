@@ -98,7 +98,7 @@ def jpeg(name: str = "tshirt", size: tuple[int, int] | None = None, quality: int
     """A real photo as JPEG bytes: a garment of tests/fixtures/garments (well taken: every check passes it); a
     picture that ships with scikit-image, by its name (a close-up: the framing check asks to retake it); or, for
     "<name>_on_floor", that picture laid on a plain floor, filling 80% of the frame (its whole surface in view:
-    the moon's craters read as holes)."""
+    gravel reads as holes and stains)."""
     garment = GARMENTS / f"{name}.jpg"
     if garment.exists():
         image = Image.open(garment).convert("RGB")

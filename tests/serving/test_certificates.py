@@ -37,8 +37,8 @@ def kiosk_item(service: Service, photo: str, **facts: str) -> dict:
 @pytest.fixture(scope="module")
 def listed(service: Service) -> dict:
     """A station t-shirt graded with defects, without review, brought by a named seller."""
-    back = retouched("moon_on_floor", lambda image: image.transpose(Image.Transpose.FLIP_LEFT_RIGHT))
-    front = jpeg("moon_on_floor")
+    back = retouched("gravel_on_floor", lambda image: image.transpose(Image.Transpose.FLIP_LEFT_RIGHT))
+    front = jpeg("gravel_on_floor")
     files = [("photos", ("front.jpg", front, "image/jpeg")), ("photos", ("back.jpg", back, "image/jpeg"))]
     metadata = {"sku": "ACME-TEE-1", "category": "t-shirt", "brand": "Acme", "program": SELLER["program"]}
     data = {"metadata": json.dumps(metadata | {"tags": [SELLER["tags"]]}), "views": "front,back"}
@@ -191,7 +191,7 @@ def test_a_reviewer_override_revokes_the_certificate_and_issues_a_new_one(servic
 
 
 def test_a_confirmed_counterfeit_on_an_uncertified_item_issues_nothing_until_asked(service: Service) -> None:
-    item_id = kiosk_item(service, "page", category="t-shirt")["item_id"]
+    item_id = kiosk_item(service, "shorts", category="shorts")["item_id"]
     decision = {"action": "confirm_counterfeit", "reason_code": "counterfeit_evidence"}
     url = f"/v1/review/items/{item_id}/decision"
     assert service.client.post(url, json=decision, headers=service.headers("reviewer")).json()["certificate_id"] is None

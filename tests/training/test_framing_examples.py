@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image
 
-from training.framing_examples import COPIES, FramingLabel, framing_copies, off_centre, too_close
+from training.framing_examples import COPIES, FramingLabel, framing_copies, off_centre, smeared, too_close
 
 
 def floor_with_item() -> Image.Image:
@@ -26,6 +26,7 @@ def test_every_photo_gives_its_copies_in_the_declared_order_at_its_own_size() ->
     assert [label for _, label in copies] == list(COPIES)
     assert all(image.size == (240, 200) for image, _ in copies)
     assert COPIES.count(FramingLabel.WHOLE) == 2 and copies[0][0].tobytes() == floor_with_item().tobytes()
+    assert COPIES[-1] is FramingLabel.SMEARED
 
 
 def test_too_close_scales_a_window_up_so_the_item_grows() -> None:
@@ -46,3 +47,12 @@ def test_off_centre_moves_the_item_at_least_30_percent_and_fills_from_the_edge()
             assert shift >= 0.25
         # the uncovered part continues the grey floor (flat with noise, or mirrored texture)
         assert abs(float(np.median(pixels)) - 120) < 8
+
+
+def test_smeared_keeps_the_size_and_softens_edges_without_moving_the_item() -> None:
+    image = floor_with_item()
+    copy = smeared(image, np.random.default_rng(3))
+    assert copy.size == image.size
+    before, after = np.asarray(image, np.float32), np.asarray(copy, np.float32)
+    assert np.abs(np.diff(after[..., 1], axis=1)).max() < np.abs(np.diff(before[..., 1], axis=1)).max()
+    assert np.allclose(red_centre(copy), red_centre(image), atol=3)

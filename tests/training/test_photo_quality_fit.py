@@ -43,6 +43,7 @@ def measures(sharpness: float, brightness: float = 120.0) -> PhotoMeasures:
         item_coverage=0.5,
         cut_off=0.1,
         badly_framed=0.05,
+        smeared=0.01,
         phash=0,
     )
 
@@ -153,15 +154,15 @@ def test_the_shipped_thresholds_on_real_clothing_photos(shared_datasets: Path, t
     sources = photo_sources(read_manifest(manifest), manifest)
     policy = PhotoQualityPolicy()
     real = catch_rate(REAL, failed_checks(list(measure_sources(sources, [REAL], Preprocessing(), 0)), policy))
-    assert real.count == len(paths) and real.caught <= 0.025  # 1.5% of held-out photos refused in the full run
+    assert real.count == len(paths) and real.caught <= 0.03  # full run: 1.96% of 713 held-out photos refused
     for kind, at_least in (
         (Degradation.BLUR, 0.98),
         (Degradation.DOWNSCALED, 1.0),
         (Degradation.DARK, 0.98),  # 100% in the full run
         (Degradation.OVER_EXPOSED, 0.93),  # 97.8%
-        (Degradation.MOTION_BLUR, 0.85),  # 92.3%
-        (Degradation.CROP, 0.88),  # 94.7%, 91.3% by the framing network
-        (Degradation.OFF_CENTRE, 0.95),  # 99.4%
+        (Degradation.MOTION_BLUR, 0.93),  # 98.9%, 98% by the framing network's smeared class
+        (Degradation.CROP, 0.9),  # 97.2%, 95% by the framing network
+        (Degradation.OFF_CENTRE, 0.95),  # 99.7%
     ):
         copies = list(measure_sources(sources[:60], [kind.value], Preprocessing(), 0))
         assert catch_rate(kind.value, failed_checks(copies, policy)).caught >= at_least, kind

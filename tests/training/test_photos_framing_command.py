@@ -26,14 +26,13 @@ def test_a_short_run_writes_a_working_model_and_its_record(tmp_path: Path, capsy
     assert main(["photos", "framing", str(manifest), "--out", str(out), "--epochs", "1"]) == 0
     record = json.loads((out / "framing.json").read_text())
     assert record["classes"] == list(FRAMING_CLASSES) and record["trained_on"]["photos"] == 12
-    assert record["parity_max_abs"] < 1e-4 and set(record["held_back"]["threshold_refusing"]) == {
-        "0.5%",
-        "1.0%",
-        "2.0%",
-    }
+    assert record["parity_max_abs"] < 1e-4
+    for measure in ("badly_framed", "smeared"):
+        assert set(record["held_back"][measure]["threshold_refusing"]) == {"0.5%", "1.0%", "2.0%"}
     probabilities = framing_probabilities(np.zeros((2, 56, 56, 3), np.uint8), out / "framing.onnx")
-    assert probabilities.shape == (2, 3) and np.allclose(probabilities.sum(1), 1, atol=1e-5)
-    assert "AUROC whole vs badly framed" in capsys.readouterr().out
+    assert probabilities.shape == (2, 4) and np.allclose(probabilities.sum(1), 1, atol=1e-5)
+    printed = capsys.readouterr().out
+    assert "badly_framed: AUROC whole vs its copies" in printed and "smeared_at_most" in printed
 
 
 def test_a_manifest_without_train_photos_exits_2_saying_to_split_it(tmp_path: Path, capsys) -> None:

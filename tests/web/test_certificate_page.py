@@ -33,7 +33,7 @@ def approved_item(server: Server, photo: str) -> str:
 @pytest.fixture(scope="module")
 def certified(server: Server) -> dict:
     """An approved item with holes, certified through the API."""
-    item_id = approved_item(server, "moon_on_floor")
+    item_id = approved_item(server, "gravel_on_floor")
     with server.api("reviewer") as reviewer:
         issued = reviewer.post(f"/v1/review/items/{item_id}/certificate")
     assert issued.status_code == 201, issued.text

@@ -1,11 +1,12 @@
 """`secondlook photos framing`: train the framing network the photo checks use to see an item not wholly in view.
 
-The train split's real photos and badly framed copies of them (`training.framing_examples`) go through the
-service's intake; a small network (`grading.photo_framing`) learns whole / too close / off centre from intake's
-56 px overview of the whole photo. A tenth of the photos is held back: the command prints how well the network
-tells whole items from badly framed ones there, and the threshold on P(not whole) that refuses 0.5%, 1% and 2%
-of those real photos (the policy's `badly_framed_at_most` is chosen from these; `secondlook photos quality`
-then measures it on the validation and test photos). Writes framing.onnx and framing.json (how it was made) into --out.
+The train split's real photos and badly framed and smeared copies of them (`training.framing_examples`) go
+through the service's intake; a small network (`grading.photo_framing`) learns whole / too close / off centre /
+smeared from intake's 56 px overview of the whole photo. A tenth of the photos is held back: the command prints
+how well the network tells whole photos from each kind of copy there, and, for each measure (badly_framed,
+smeared), the threshold that refuses 0.5%, 1% and 2% of those real photos (the policy's `badly_framed_at_most`
+and `smeared_at_most` are chosen from these; `secondlook photos quality` then measures them on the validation
+and test photos). Writes framing.onnx and framing.json (how it was made) into --out.
 
 examples:
   secondlook photos framing var/manifests/clothing-small.jsonl --out grading/framing
@@ -31,7 +32,7 @@ from grading.photo_framing import FRAMING_CLASSES, FRAMING_MODEL
 from grading.vocabulary import Split
 from training.commands.arguments import existing_manifest
 from training.framing_examples import COPIES
-from training.framing_training import FramingFit, build_examples, export_framing, train_framing
+from training.framing_training import MEASURES, FramingFit, build_examples, export_framing, train_framing
 from training.photo_quality_fit import photo_sources
 
 DEFAULT_BUNDLE = Path(__file__).resolve().parents[2] / "grading" / "bundles" / "default"
@@ -41,7 +42,7 @@ REPORTED_SHARES = (0.005, 0.01, 0.02)
 def add_command(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "framing",
-        help="train the network that tells a whole item from one too close or off centre",
+        help="train the network that tells a whole item from one too close, off centre or smeared",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -88,8 +89,15 @@ def _record(args: argparse.Namespace, fit: FramingFit, photos: int, parity: floa
         "held_back": {
             "photos": fit.held_back_photos,
             "accuracy": round(fit.held_back_accuracy, 4),
-            "auroc_whole_vs_badly_framed": round(fit.held_back_auroc, 4),
-            "threshold_refusing": {f"{s:.1%}": round(fit.threshold_refusing(s), 4) for s in REPORTED_SHARES},
+            **{
+                measure: {
+                    "auroc_whole_vs_its_copies": round(fit.held_back_auroc[measure], 4),
+                    "threshold_refusing": {
+                        f"{s:.1%}": round(fit.threshold_refusing(measure, s), 4) for s in REPORTED_SHARES
+                    },
+                }
+                for measure in MEASURES
+            },
         },
         "parity_max_abs": parity,
         "sha256": file_sha256(model),
@@ -100,10 +108,9 @@ def _record(args: argparse.Namespace, fit: FramingFit, photos: int, parity: floa
 
 def _print(fit: FramingFit, record: dict) -> None:
     held = record["held_back"]
-    print(
-        f"held back {held['photos']} photos: accuracy {held['accuracy']:.1%} over {', '.join(FRAMING_CLASSES)}; "
-        f"AUROC whole vs badly framed {held['auroc_whole_vs_badly_framed']:.3f}"
-    )
-    for share, threshold in held["threshold_refusing"].items():
-        print(f"  badly_framed_at_most {threshold:.3f} refuses {share} of them")
+    print(f"held back {held['photos']} photos: accuracy {held['accuracy']:.1%} over {', '.join(FRAMING_CLASSES)}")
+    for measure in MEASURES:
+        print(f"  {measure}: AUROC whole vs its copies {held[measure]['auroc_whole_vs_its_copies']:.3f}")
+        for share, threshold in held[measure]["threshold_refusing"].items():
+            print(f"    {measure}_at_most {threshold:.3f} refuses {share} of the real photos")
     print(f"ONNX parity {record['parity_max_abs']:.1e}; {record['seconds']} s in all")
