@@ -1,4 +1,4 @@
-"""Is the whole item in the photo? A small network that knows what a garment laid out for a photo looks like.
+"""Is the whole item in the photo, and is it sharp? A small network that knows what an item photo looks like.
 
 Colour alone cannot tell a garment filling the frame with a strip of floor at its edge from floor filling the
 frame with the edge of a garment (`grading.photo_measures`). This network reads the intake's overview of the
@@ -7,8 +7,8 @@ garment) and gives the probability of each `FRAMING_CLASSES`: the whole item in 
 item runs out of the frame on every side), the item pushed off centre and partly out of the frame, or the whole
 photo smeared by a camera that moved (which the shake measure misses where a print is smeared along itself). It was
 trained on clothing-small's real train photos and badly framed copies of them (`training.framing_examples`,
-`secondlook photos framing`); `framing/framing.json` records how. About 3.5 million multiply-adds: a fraction of a
-millisecond on one core, so it runs with the other photo checks before any grading.
+`secondlook photos framing`); `framing/framing.json` records how. About 7 million multiply-adds, 0.23 ms on one
+core (docs/photo_quality.md), so it runs with the other photo checks before any grading.
 
 The ONNX graph takes uint8 RGB (N, 56, 56, 3) and returns softmax probabilities (N, 4).
 """
