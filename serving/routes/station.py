@@ -150,7 +150,7 @@ async def add(
         max_bytes=settings.max_photo_bytes,
         preprocessing=runtime.preprocessing(),
     )
-    await run_in_threadpool(_check_capacity, runtime, complete)
+    await run_in_threadpool(_check_capacity, runtime, await run_in_threadpool(_may_queue, runtime, item_id, complete))
     measured = await run_in_threadpool(measure_uploads, uploads)
     await run_in_threadpool(store_uploads, runtime.store, uploads)
     checks = await run_in_threadpool(_add, runtime, caller, item_id, Submission(measured, complete, force))
@@ -218,6 +218,16 @@ def _summary(item: Item) -> ItemSummary:
 @router.get("/items/{item_id}", response_model=StationItem, summary="Status and, once graded, the result")
 async def status(runtime: RuntimeDep, caller: StationCaller, item_id: str) -> StationItem:
     return await run_in_threadpool(_view, runtime, caller, item_id)
+
+
+def _may_queue(runtime: Runtime, item_id: str, complete: bool) -> bool:
+    """Whether photos added now may queue the item for grading: `complete`, or an item waiting as needs_photos
+    (queued as soon as its retakes and views are in)."""
+    if complete:
+        return True
+    with runtime.sessions() as session:
+        item = session.get(Item, item_id)
+        return item is not None and item.status == ItemStatus.NEEDS_PHOTOS
 
 
 def _check_capacity(runtime: Runtime, submitting: bool) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from serving.inference_scheduler import QueueFull
-from tests.serving.conftest import jpeg, start_service
+from tests.serving.conftest import darkened, jpeg, retouched, start_service
 
 pytestmark = pytest.mark.slow
 
@@ -32,6 +32,28 @@ def test_station_gets_429_when_too_many_items_wait(tmp_path: Path) -> None:
             "/v1/station/items", data=data | {"complete": "false"}, headers=service.headers("station")
         )
         assert opened.status_code == 201  # an open item adds no grading work, so it is still accepted
+    finally:
+        gen.close()
+
+
+def test_a_retake_that_would_queue_a_waiting_item_gets_429_when_the_queue_is_full(tmp_path: Path) -> None:
+    service = next(gen := start_service(tmp_path, max_pending_jobs=1, start_background=False))
+    try:
+        station = service.headers("station")
+        dark_back = retouched("sweater", darkened)
+        pair = [("photos", ("f.jpg", jpeg("tshirt"), "image/jpeg")), ("photos", ("b.jpg", dark_back, "image/jpeg"))]
+        data = {"metadata": json.dumps({"sku": "W", "category": "t-shirt"}), "views": "front,back"}
+        waiting = service.client.post("/v1/station/items", files=pair, data=data, headers=station).json()
+        assert waiting["status"] == "needs_photos"  # the dark back must be retaken; nothing queued yet
+        other = [("photos", ("j.jpg", jpeg("jeans"), "image/jpeg"))]
+        full = {"metadata": json.dumps({"sku": "Q"})}
+        assert service.client.post("/v1/station/items", files=other, data=full, headers=station).status_code == 201
+        retake = [("photos", ("b2.jpg", jpeg("sweater"), "image/jpeg"))]
+        url = f"/v1/station/items/{waiting['item_id']}/photos"
+        response = service.client.post(url, files=retake, data={"views": "back"}, headers=station)
+        assert response.status_code == 429 and response.json()["error"]["code"] == "queue_full"
+        after = service.client.get(f"/v1/station/items/{waiting['item_id']}", headers=station).json()
+        assert after["status"] == "needs_photos" and len(after["photos"]) == 2  # refused whole: nothing half-added
     finally:
         gen.close()
 
