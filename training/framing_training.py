@@ -9,7 +9,6 @@ framed or smeared ones, and where to set the thresholds on real photos it never 
 
 from __future__ import annotations
 
-import io
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -25,6 +24,7 @@ from grading.intake import OVERVIEW_SIDE, Preprocessing, load_photo
 from grading.photo_framing import FRAMING_CLASSES, INPUT_NAME, OUTPUT_NAME
 from training.evaluation.metrics import auroc
 from training.framing_examples import COPIES, FramingLabel, framing_copies
+from training.photo_degradations import jpeg_bytes
 
 OPSET = 17
 HELD_BACK_SHARE = 0.1
@@ -51,7 +51,7 @@ def photo_examples(path: Path, preprocessing: Preprocessing, seed: int) -> np.nd
     generator = np.random.default_rng([seed, zlib.crc32(path.name.encode())])
     with Image.open(path) as image:
         copies = framing_copies(image.convert("RGB"), generator)
-    uploads = [path.read_bytes()] + [_jpeg(copy, int(generator.integers(75, 93))) for copy, _ in copies[1:]]
+    uploads = [path.read_bytes()] + [jpeg_bytes(copy, int(generator.integers(75, 93))) for copy, _ in copies[1:]]
     return np.stack([overview(data, preprocessing) for data in uploads])
 
 
@@ -65,12 +65,6 @@ def build_examples(
     labels = np.tile(np.array([int(label) for label in COPIES]), len(paths))
     photos = np.repeat(np.arange(len(paths)), len(COPIES))
     return FramingExamples(np.concatenate(per_photo), labels, photos)
-
-
-def _jpeg(image: Image.Image, quality: int) -> bytes:
-    buffer = io.BytesIO()
-    image.save(buffer, "JPEG", quality=quality)
-    return buffer.getvalue()
 
 
 def _conv(inputs: int, outputs: int, stride: int) -> nn.Sequential:
