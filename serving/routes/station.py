@@ -150,7 +150,8 @@ async def add(
         max_bytes=settings.max_photo_bytes,
         preprocessing=runtime.preprocessing(),
     )
-    await run_in_threadpool(_check_capacity, runtime, await run_in_threadpool(_may_queue, runtime, item_id, complete))
+    queues = await run_in_threadpool(_may_queue, runtime, item_id, complete)
+    await run_in_threadpool(_check_capacity, runtime, queues)
     measured = await run_in_threadpool(measure_uploads, uploads)
     await run_in_threadpool(store_uploads, runtime.store, uploads)
     checks = await run_in_threadpool(_add, runtime, caller, item_id, Submission(measured, complete, force))
