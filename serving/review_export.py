@@ -8,8 +8,10 @@ One line per decided item; when an item was decided more than once the newest de
   holding one of those, or the action `confirm_counterfeit`); anything else stays `unknown`;
 - category, brand, product line: the facts declared when the item was created (a predicted category is not a
   label);
-- defects: left absent (= not annotated). Manifest v1 cannot mark a defect list as reviewer-approved, and the
-  model's own defects exported as labels would teach the model its own mistakes.
+- defects: the reviewer's own (`DecisionIn.defects`): where the decision lists them, every graded photo is
+  annotated, with a box per defect the reviewer confirmed on it (moved from the upright photo the reviewer saw to
+  the stored pixels the manifest wants) and `[]` (clean) for a photo with none. A decision without them leaves
+  the photos unannotated: the model's own defects exported as labels would teach the model its own mistakes.
 
 Manifest v1 has no notes field, so provenance travels in `source`: the dataset `secondlook-review` and an
 `original_path` of the form `review_decisions/<decision id>?reviewer=<key id>&reason=<code>&action=…&result=…`.
@@ -17,8 +19,10 @@ Manifest v1 has no notes field, so provenance travels in `source`: the dataset `
 
 from __future__ import annotations
 
+import io
 import itertools
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlencode
@@ -28,6 +32,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from grading import manifest
+from grading.orientation import ORIENTATION_TAG, stored_box
 from grading.photo_format import heic_supported
 from grading.vocabulary import DEFAULT_GRADE_SCALE, Authenticity, Grade, View
 from serving.station_readiness import graded_photos
@@ -38,20 +43,23 @@ REVIEW_LICENSE = "internal: photos submitted to the service for grading; not for
 CONFIRM_COUNTERFEIT = "confirm_counterfeit"
 
 
-def export_decisions(
-    session: Session, photo_path: Callable[[str], Path | str], since: datetime | None = None
-) -> Iterator[str]:
-    """JSON lines, one `grading.manifest.Item` per decided item (its newest decision).
+@dataclass(frozen=True)
+class StoredPhotos:
+    """Where the export finds photos: `path` gives a photo's location by sha256 (written as the manifest's photo
+    path): an absolute file (folder store) or a URI such as `s3://bucket/key` (S3 store; width and height are then
+    left out). `read` gives its bytes, for a photo behind a URI whose reviewed defect boxes need its orientation."""
 
-    Args:
-        photo_path: where a photo's sha256 is stored (written as the manifest's photo path): an absolute file
-            (folder store), or a URI such as `s3://bucket/key` (S3 store; width and height are then left out).
-        since: only items whose newest decision was made at or after this time (naive means UTC).
-    """
+    path: Callable[[str], Path | str]
+    read: Callable[[str], bytes] | None = None
+
+
+def export_decisions(session: Session, photos: StoredPhotos, since: datetime | None = None) -> Iterator[str]:
+    """JSON lines, one `grading.manifest.Item` per decided item (its newest decision); `since`: only items whose
+    newest decision was made at or after this time (naive means UTC)."""
     for decision in newest_decisions(session, since):
         item = session.get(Item, decision.item_id)
         assert item is not None, f"review decision {decision.id} names missing item {decision.item_id}"
-        yield manifest_item(session, item, decision, photo_path).model_dump_json(exclude_none=True)
+        yield manifest_item(session, item, decision, photos).model_dump_json(exclude_none=True)
 
 
 def newest_decisions(session: Session, since: datetime | None = None) -> Iterator[ReviewDecision]:
@@ -65,14 +73,12 @@ def newest_decisions(session: Session, since: datetime | None = None) -> Iterato
         yield list(decisions)[-1]
 
 
-def manifest_item(
-    session: Session, item: Item, decision: ReviewDecision, photo_path: Callable[[str], Path | str]
-) -> manifest.Item:
+def manifest_item(session: Session, item: Item, decision: ReviewDecision, photos: StoredPhotos) -> manifest.Item:
     result = reviewed_result(session, decision)
     facts = item.facts or {}
     return manifest.Item(
         id=f"{REVIEW_DATASET}/{item.id}",
-        photos=[_manifest_photo(photo, photo_path) for photo in _photos(session, item.id)],
+        photos=[_manifest_photo(photo, photos, decision.defects) for photo in _photos(session, item.id)],
         category=facts.get("category"),
         brand=facts.get("brand"),
         product_line=facts.get("product_line"),
@@ -98,25 +104,46 @@ def _photos(session: Session, item_id: str) -> list[Photo]:
     return graded_photos(rows)
 
 
-def _manifest_photo(photo: Photo, photo_path: Callable[[str], Path | str]) -> manifest.Photo:
+def _manifest_photo(photo: Photo, photos: StoredPhotos, reviewed: list[dict] | None) -> manifest.Photo:
     """Width and height come from a local file's header: the manifest wants stored (not EXIF-oriented) pixels.
 
-    A URI (`s3://…`) is written as it is, without width and height (reading them would download every photo).
+    A URI (`s3://…`) is written as it is, without width and height (reading them would download every photo); only
+    a photo with reviewed defects is read then, for its orientation.
     """
-    location = photo_path(photo.sha256)
-    size = _stored_size(location) if isinstance(location, Path) else None
-    width, height = size if size is not None else (None, None)
-    return manifest.Photo(path=str(location), view=View(photo.view), sha256=photo.sha256, width=width, height=height)
+    location = photos.path(photo.sha256)
+    header = _stored_header(location) if isinstance(location, Path) else None
+    width, height = header[0] if header is not None else (None, None)
+    defects = None
+    if reviewed is not None:
+        mine = [defect for defect in reviewed if defect["photo_id"] == photo.id]
+        if mine and header is None:
+            header = _stored_header(io.BytesIO(_read(photos, photo.sha256)))
+        defects = [_stored_defect(defect, *header) for defect in mine] if mine else []
+    return manifest.Photo(
+        path=str(location), view=View(photo.view), sha256=photo.sha256, width=width, height=height, defects=defects
+    )
 
 
-def _stored_size(path: Path) -> tuple[int, int] | None:
-    """(width, height) as stored, read from the header only; None when the file cannot be read."""
+def _read(photos: StoredPhotos, sha256: str) -> bytes:
+    if photos.read is None:
+        raise ValueError(f"photo {sha256} is not a local file and the export was given no way to read it")
+    return photos.read(sha256)
+
+
+def _stored_header(source: Path | io.BytesIO) -> tuple[tuple[int, int], int] | None:
+    """((width, height) as stored, EXIF orientation), from the header only; None when it cannot be read."""
     heic_supported()  # registers the HEIC opener when pillow-heif is installed
     try:
-        with Image.open(path) as image:
-            return image.size
+        with Image.open(source) as image:
+            return image.size, int(image.getexif().get(ORIENTATION_TAG, 1))
     except (OSError, ValueError):
         return None
+
+
+def _stored_defect(defect: dict, stored_size: tuple[int, int], orientation: int) -> manifest.Defect:
+    x0, y0, x1, y1 = stored_box(tuple(defect["box"]), orientation, stored_size)
+    box = manifest.Box(x0=x0, y0=y0, x1=x1, y1=y1)
+    return manifest.Defect(type=defect["type"], box=box, source_label="reviewer")
 
 
 def _grade_label(decision: ReviewDecision, result: Result | None) -> manifest.GradeLabel | None:

@@ -9,12 +9,13 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlalchemy import Select, String, cast, func, select
 from sqlalchemy.orm import Session
 
-from grading.vocabulary import Authenticity
+from grading.vocabulary import Authenticity, DefectType
 from serving.auth import Caller
 from serving.errors import ApiError
 from serving.item_records import audit, get_item, latest_result
 from serving.settings import WebhookEndpoint
-from serving.tables import AuditEvent, Item, ReviewDecision, ReviewState
+from serving.station_readiness import graded_photos
+from serving.tables import AuditEvent, Item, Photo, ReviewDecision, ReviewState
 from serving.webhooks import enqueue_event
 
 
@@ -45,6 +46,24 @@ class QueueSort(StrEnum):
     AGE = "age"  # oldest first
 
 
+class ReviewedDefect(BaseModel):
+    """A defect the reviewer confirms on one photo of the item, where it is: a label for retraining."""
+
+    model_config = ConfigDict(extra="forbid")
+    photo_id: str = Field(max_length=32, description="one of the item's photos (`photos[].id` of the item)")
+    type: DefectType
+    box: tuple[float, float, float, float] = Field(
+        description="x0, y0, x1, y1 in pixels of the photo as shown (EXIF-oriented), like the result's defect boxes"
+    )
+
+    @model_validator(mode="after")
+    def _ordered_box(self) -> ReviewedDefect:
+        x0, y0, x1, y1 = self.box
+        if min(x0, y0) < 0 or x1 <= x0 or y1 <= y0:
+            raise ValueError(f"a defect box needs 0 <= x0 < x1 and 0 <= y0 < y1, got {list(self.box)}")
+        return self
+
+
 class DecisionIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     action: ReviewAction
@@ -54,6 +73,12 @@ class DecisionIn(BaseModel):
         None, description="override: what the reviewer found (authentic, counterfeit)"
     )
     comment: str = Field("", max_length=2000)
+    defects: list[ReviewedDefect] | None = Field(
+        None,
+        max_length=200,
+        description="every defect the reviewer sees on the item's photos, each with its box: exported as defect "
+        "labels for retraining. Absent: the reviewer did not check defects; []: the photos show none.",
+    )
 
     @model_validator(mode="after")
     def _override_says_what(self) -> DecisionIn:
@@ -65,6 +90,8 @@ class DecisionIn(BaseModel):
             raise ValueError("the comment contains a NUL byte; remove it")
         if self.reason_code is ReasonCode.OTHER and not self.comment.strip():
             raise ValueError("reason_code 'other' needs a comment saying why")
+        if self.action is ReviewAction.INCONCLUSIVE and self.defects is not None:
+            raise ValueError("'defects' go with a decision; an inconclusive review leaves them out")
         return self
 
 
@@ -117,6 +144,8 @@ def decide(
         raise ApiError(409, "not_graded", f"Item {item_id} is {item.status}; it can be decided once it is graded.")
     if decision.grade is not None and decision.grade not in grades:
         raise ApiError(422, "unknown_grade", f"Unknown grade '{decision.grade}'; use one of: {', '.join(grades)}.")
+    if decision.defects:
+        require_on_photos(session, item.id, decision.defects)
     row = ReviewDecision(
         item_id=item.id,
         reviewer=caller.key_id,
@@ -127,6 +156,7 @@ def decide(
         else decision.authenticity,
         reason_code=decision.reason_code,
         comment=decision.comment,
+        defects=None if decision.defects is None else [d.model_dump(mode="json") for d in decision.defects],
     )
     session.add(row)
     result = latest_result(session, item.id)
@@ -137,6 +167,29 @@ def decide(
     audit(session, item.id, caller.name, "review.decided", detail)
     enqueue_event(session, hooks, "item.decided", {"item_id": item.id, "decision": detail, "grade": item.grade})
     return row
+
+
+def require_on_photos(session: Session, item_id: str, defects: list[ReviewedDefect]) -> None:
+    """Each reviewed defect names a graded photo of the item and lies inside it (422 saying which does not)."""
+    rows = list(session.scalars(select(Photo).where(Photo.item_id == item_id)))
+    photos = {row.id: row for row in graded_photos(rows)}
+    for number, defect in enumerate(defects, start=1):
+        photo = photos.get(defect.photo_id)
+        if photo is None:
+            known = ", ".join(photos) or "none"
+            raise ApiError(
+                422,
+                "unknown_photo",
+                f"Defect {number} names photo '{defect.photo_id}', which is not a graded photo of item {item_id} "
+                f"(its photos: {known}).",
+            )
+        if defect.box[2] > photo.width or defect.box[3] > photo.height:
+            raise ApiError(
+                422,
+                "box_outside_photo",
+                f"Defect {number}'s box {list(defect.box)} reaches past photo {photo.id}, which is "
+                f"{photo.width} x {photo.height} pixels as shown; give the box in those pixels.",
+            )
 
 
 INCONCLUSIVE_REASON = "reviewer_inconclusive"

@@ -165,6 +165,9 @@ class ReviewDecision(Base):
     authenticity: Mapped[str | None] = mapped_column(String(40), default=None)
     reason_code: Mapped[str] = mapped_column(String(80))
     comment: Mapped[str] = mapped_column(Text, default="")
+    # serving.review_records.ReviewedDefect list as JSON: the defects the reviewer confirmed, for retraining;
+    # None = not reviewed for defects, [] = the reviewer saw none
+    defects: Mapped[list | None] = mapped_column(default=None)
     created_at: Mapped[datetime] = mapped_column(default=utc_now)
 
 

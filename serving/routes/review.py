@@ -15,7 +15,7 @@ from serving.certificates import reissue_if_certified
 from serving.dependencies import ReviewerCaller, RuntimeDep
 from serving.item_records import get_item, item_photos, latest_result
 from serving.overlays import OverlayKind, render_photo
-from serving.review_export import export_decisions
+from serving.review_export import StoredPhotos, export_decisions
 from serving.review_images import overlay_png, photo_row
 from serving.review_records import (
     DecisionIn,
@@ -121,7 +121,7 @@ def item_document(session: Session, item_id: str) -> dict:
 
 
 def _decision(row: ReviewDecision) -> dict:
-    fields = ("id", "reviewer", "action", "grade", "authenticity", "reason_code", "comment")
+    fields = ("id", "reviewer", "action", "grade", "authenticity", "reason_code", "comment", "defects")
     return {name: getattr(row, name) for name in fields} | {"at": row.created_at.isoformat()}
 
 
@@ -154,7 +154,8 @@ def decision(request: Request, runtime: RuntimeDep, caller: ReviewerCaller, item
 
 @router.get("/export", summary="Reviewer decisions as a manifest (JSON Lines) for retraining")
 def export(runtime: RuntimeDep, _caller: ReviewerCaller, since: datetime | None = None) -> StreamingResponse:
+    stored = StoredPhotos(path=runtime.store.path_of, read=runtime.store.get)
     with runtime.sessions() as session:  # read in one short transaction; a slow download then holds nothing
-        lines = [line.rstrip("\n") + "\n" for line in export_decisions(session, runtime.store.path_of, since)]
+        lines = [line.rstrip("\n") + "\n" for line in export_decisions(session, stored, since)]
     headers = {"Content-Disposition": 'attachment; filename="review-decisions.jsonl"'}
     return StreamingResponse(iter(lines), media_type="application/x-ndjson", headers=headers)

@@ -121,6 +121,19 @@ def _wait_for_events(inbox: Inbox, wanted: set[str], attempts: int = 400) -> lis
         ({"action": "approve", "reason_code": "other"}, "needs a comment"),
         ({"action": "override", "grade": "mint", "reason_code": "severity_wrong"}, "Unknown grade 'mint'"),
         ({"action": "shrug", "reason_code": "other", "comment": "x"}, "action"),
+        ({"action": "inconclusive", "reason_code": "photo_quality", "defects": []}, "inconclusive review leaves"),
+        (
+            {"action": "approve", "reason_code": "model_correct", "defects": [{"photo_id": "p", "type": "stain"}]},
+            "defects.0.box",
+        ),
+        (
+            {
+                "action": "approve",
+                "reason_code": "model_correct",
+                "defects": [{"photo_id": "p", "type": "stain", "box": [5, 5, 2, 9]}],
+            },
+            "0 <= x0 < x1",
+        ),
     ],
 )
 def test_bad_decisions_say_what_to_fix(service: Service, flagged: str, decision: dict, needle: str) -> None:
@@ -138,3 +151,27 @@ def test_only_reviewers_see_the_queue(service: Service, role: str) -> None:
 
 def test_admin_may_review(service: Service) -> None:
     assert service.client.get("/v1/review/queue", headers=service.headers("admin")).status_code == 200
+
+
+def test_reviewed_defects_are_checked_against_the_photos_stored_and_exported_as_boxes(
+    service: Service, flagged: str
+) -> None:
+    headers = service.headers("reviewer")
+    photo = service.client.get(f"/v1/review/items/{flagged}", headers=headers).json()["photos"][0]
+    decide = {"action": "override", "grade": "fair", "reason_code": "missed_defect"}
+    url = f"/v1/review/items/{flagged}/decision"
+    elsewhere = decide | {"defects": [{"photo_id": "nope", "type": "stain", "box": [1, 1, 5, 5]}]}
+    response = service.client.post(url, json=elsewhere, headers=headers)
+    assert response.status_code == 422 and response.json()["error"]["code"] == "unknown_photo"
+    assert photo["id"] in response.json()["error"]["message"]
+    too_big = [{"photo_id": photo["id"], "type": "stain", "box": [1, 1, photo["width"] + 5, 5]}]
+    response = service.client.post(url, json=decide | {"defects": too_big}, headers=headers)
+    assert response.status_code == 422 and response.json()["error"]["code"] == "box_outside_photo"
+    stain = {"photo_id": photo["id"], "type": "stain", "box": [20.0, 30.0, 60.0, 70.0]}
+    response = service.client.post(url, json=decide | {"defects": [stain]}, headers=headers)
+    assert response.status_code == 200, response.text
+    assert response.json()["decisions"][-1]["defects"] == [stain]
+    exported = service.client.get("/v1/review/export", headers=headers).text.splitlines()
+    (item,) = [ManifestItem.model_validate_json(line) for line in exported if flagged in line]
+    (defect,) = item.photos[0].defects  # the fixture photo has no EXIF orientation: the same box
+    assert (defect.type.value, defect.box.x0, defect.box.y0, defect.box.x1, defect.box.y1) == ("stain", 20, 30, 60, 70)

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from grading import manifest
 from grading.vocabulary import Authenticity, View
 from serving.database import make_engine, migrate, session_factory, transaction
-from serving.review_export import REVIEW_DATASET, export_decisions
+from serving.review_export import REVIEW_DATASET, StoredPhotos, export_decisions
 from serving.storage import LocalPhotoStore
 from serving.tables import ApiKey, Item, Photo, Result, ReviewDecision, ReviewState
 
@@ -83,7 +83,7 @@ class Fixture:
 
     def export(self, since: datetime | None = None) -> dict[str, manifest.Item]:
         with self.sessions() as session:
-            lines = list(export_decisions(session, self.photo_path, since))
+            lines = list(export_decisions(session, StoredPhotos(self.photo_path), since))
         items = [manifest.parse_line(line, Path("export.jsonl"), number) for number, line in enumerate(lines, 1)]
         return {item.id.removeprefix(f"{REVIEW_DATASET}/"): item for item in items}
 
@@ -126,7 +126,7 @@ def test_an_approval_exports_facts_photos_and_the_model_grade(db: Fixture) -> No
     assert item.authenticity is Authenticity.UNKNOWN
     assert [photo.view for photo in item.photos] == [View.FRONT, View.SOLE]
     assert [(photo.width, photo.height) for photo in item.photos] == [(64, 48), (40, 30)]
-    assert all(photo.defects is None for photo in item.photos)  # v1 cannot mark defects as reviewer-approved
+    assert all(photo.defects is None for photo in item.photos)  # no reviewed defects: the photos stay unannotated
     for photo in item.photos:
         assert Path(photo.path).is_absolute()
         assert db.store.get(photo.sha256) == Path(photo.path).read_bytes()
@@ -221,7 +221,58 @@ def test_the_export_reads_back_as_a_manifest_file(db: Fixture, tmp_path: Path) -
     db.decide("b", 12, "d2", action="confirm_counterfeit", reason_code="logo_wrong")
     path = tmp_path / "review.jsonl"
     with db.sessions() as session:
-        path.write_text("".join(line + "\n" for line in export_decisions(session, db.photo_path)))
+        path.write_text("".join(line + "\n" for line in export_decisions(session, StoredPhotos(db.photo_path))))
     items = manifest.read_manifest(path)
     assert [item.id for item in items] == [f"{REVIEW_DATASET}/a", f"{REVIEW_DATASET}/b"]
     assert all(manifest.resolve_photo_path(path, photo.path).is_file() for item in items for photo in item.photos)
+
+
+def _photo_ids(db: Fixture, item_id: str) -> list[str]:
+    with db.sessions() as session:
+        rows = session.query(Photo).filter(Photo.item_id == item_id).order_by(Photo.position)
+        return [row.id for row in rows]
+
+
+def test_reviewed_defects_become_boxes_and_the_other_photos_are_annotated_clean(db: Fixture) -> None:
+    add_graded_item(db, "a")
+    front, _sole = _photo_ids(db, "a")
+    reviewed = [{"photo_id": front, "type": "stain", "box": [10.0, 5.0, 30.0, 20.0]}]
+    db.decide("a", 10, "d1", action="override", grade="good", reason_code="missed_defect", defects=reviewed)
+    photos = db.export()["a"].photos
+    assert [(d.type.value, d.box.x0, d.box.y0, d.box.x1, d.box.y1) for d in photos[0].defects] == [
+        ("stain", 10.0, 5.0, 30.0, 20.0)
+    ]
+    assert photos[0].defects[0].source_label == "reviewer"
+    assert photos[1].defects == []  # looked at by the reviewer, nothing on it
+
+
+def test_reviewed_boxes_on_a_turned_photo_are_written_in_stored_pixels(db: Fixture) -> None:
+    """Orientation 6: stored 64 x 48, shown 48 x 64; the upright top-left corner is stored at the bottom left."""
+    db.item("turned", {"channel": "station"}, [(View.FRONT, jpeg(64, 48, orientation=6), (48, 64))])
+    (photo_id,) = _photo_ids(db, "turned")
+    reviewed = [{"photo_id": photo_id, "type": "hole", "box": [0.0, 0.0, 10.0, 20.0]}]
+    db.decide("turned", 10, "d1", grade="good", defects=reviewed)
+    (defect,) = db.export()["turned"].photos[0].defects
+    assert (defect.box.x0, defect.box.y0, defect.box.x1, defect.box.y1) == (0.0, 38.0, 20.0, 48.0)
+
+
+def test_a_photo_behind_a_uri_is_read_for_its_orientation_only_when_it_has_reviewed_defects(db: Fixture) -> None:
+    db.item("remote", {"channel": "station"}, [(View.FRONT, jpeg(64, 48, orientation=6), (48, 64))])
+    db.item("plain", {"channel": "station"}, [(View.FRONT, jpeg(40, 30), (40, 30))])
+    (photo_id,) = _photo_ids(db, "remote")
+    db.decide("remote", 10, "d1", defects=[{"photo_id": photo_id, "type": "hole", "box": [0.0, 0.0, 10.0, 20.0]}])
+    db.decide("plain", 11, "d2", defects=[])
+    read: list[str] = []
+
+    def get(sha256: str) -> bytes:
+        read.append(sha256)
+        return db.store.get(sha256)
+
+    stored = StoredPhotos(path=lambda sha256: f"s3://bucket/photos/{sha256}", read=get)
+    with db.sessions() as session:
+        lines = list(export_decisions(session, stored))
+    items = {item.id: item for item in (manifest.parse_line(line, Path("x.jsonl"), 1) for line in lines)}
+    remote, plain = items[f"{REVIEW_DATASET}/remote"].photos[0], items[f"{REVIEW_DATASET}/plain"].photos[0]
+    assert read == [remote.sha256]  # the clean photo needs no orientation: nothing downloaded for it
+    assert (remote.defects[0].box.y0, remote.defects[0].box.y1) == (38.0, 48.0)
+    assert plain.defects == [] and plain.width is None
