@@ -1,10 +1,13 @@
 """A shipped bundle's condition heads and their calibration, read back so a run can build on them.
 
 A bundle keeps only its ONNX graph, not the run that trained it. The condition heads (the fine-tuned embedding
-head, the defect decoder, the category and grade heads) are read back from that graph so that a run can train
-the authenticity branch beside them and leave every condition output exactly as shipped, with the same
-calibrated thresholds. That is how authenticity reaches the default bundle without retraining the condition side,
-whose figures move from one full retrain to the next (model card).
+head, the defect decoder, the category and grade heads) are read back from that graph so that a run can build on
+them in one of two ways:
+- `condition_from`: train the authenticity branch beside them and leave every condition output exactly as
+  shipped, with the same calibrated thresholds. That is how authenticity reaches the default bundle without
+  retraining the condition side, whose figures move from one full retrain to the next (model card).
+- `heads_from`: go on training them, e.g. on reviewer corrections (recipe `corrections.yaml`), and calibrate
+  anew; the next bundle starts from what the shipped one learnt instead of from ImageNet.
 
 The exporter fuses each convolution with the BatchNorm after it. The fused weight goes back into the convolution
 and the BatchNorm becomes the identity plus the fused bias: the same function in eval mode, which is how frozen
@@ -96,6 +99,13 @@ def freeze_condition_heads(heads: GradingHeads) -> None:
         module.eval()
         for parameter in module.parameters():
             parameter.requires_grad_(False)
+
+
+def keep_fused_norms(heads: GradingHeads) -> None:
+    """The read-back BatchNorms (identity plus the fused bias) in eval mode while their heads go on training: batch
+    statistics would replace the identity and undo what the bundle learnt (call after each `heads.train()`)."""
+    for _conv, norm_name in FUSED_CONVOLUTIONS.values():
+        heads.get_submodule(norm_name).eval()
 
 
 def condition_source(folder: Path) -> dict[str, object]:

@@ -23,6 +23,10 @@ class ConfigError(ValueError):
 @dataclass(frozen=True)
 class TrainConfig:
     manifests: tuple[str, ...] = ()
+    # Per manifest path (as listed in `manifests`), a whole number: each of its training photos counts that many
+    # times as often as another manifest's (weight x (1 + augmented_copies) rows per photo, the extra ones
+    # augmented). Reviewer corrections are few and real; a weight lets them count against large composited sets.
+    manifest_weights: dict[str, float] = field(default_factory=dict)
     out: str = "var/runs/default"
     seed: int = 0
     augmented_copies: int = 2
@@ -33,6 +37,9 @@ class TrainConfig:
     # A bundle folder whose condition heads (defects, category, grade) and their calibration the run keeps exactly
     # as shipped, training only the authenticity branch beside them (training/bundle_heads.py).
     condition_from: str | None = None
+    # A bundle whose condition heads the run starts from and goes on training (reviewer corrections: the next
+    # bundle learns from the shipped one, not from ImageNet); the authenticity branch is trained as in a new run.
+    heads_from: str | None = None
     epochs: int = 25
     batch_size: int = 64
     learning_rate: float = 2e-3
@@ -91,7 +98,21 @@ def _build(values: dict[str, object]) -> TrainConfig:
     config = TrainConfig(**{key: _coerce(key, value, hints[key]) for key, value in values.items()})
     if config.framing not in set(Framing):
         raise ConfigError(f"config key 'framing' must be one of {[f.value for f in Framing]}, got {config.framing!r}")
+    if config.condition_from and config.heads_from:
+        raise ConfigError(
+            "set condition_from (keep a bundle's condition heads, train authenticity) or heads_from (go on training "
+            "a bundle's condition heads), not both"
+        )
+    _require_known_weights(config)
     return config
+
+
+def _require_known_weights(config: TrainConfig) -> None:
+    for path, weight in config.manifest_weights.items():
+        if path not in config.manifests:
+            raise ConfigError(f"manifest_weights names {path}, which is not in manifests: {list(config.manifests)}")
+        if weight < 1 or weight != int(weight):
+            raise ConfigError(f"manifest_weights[{path}] must be a whole number >= 1, got {weight:g}")
 
 
 def _coerce(key: str, value: object, hint: object) -> object:

@@ -24,7 +24,12 @@ from tqdm import tqdm
 from grading.bundle import read_metadata
 from grading.manifest import read_manifest
 from grading.vocabulary import DefectType, Grade, Split
-from training.bundle_heads import condition_heads_from_bundle, condition_source, freeze_condition_heads
+from training.bundle_heads import (
+    condition_heads_from_bundle,
+    condition_source,
+    freeze_condition_heads,
+    keep_fused_norms,
+)
 from training.checkpoint import RunFolder
 from training.config import TrainConfig, save_config
 from training.feature_cache import CachedFeatures, PhotoRef, compute_features
@@ -54,12 +59,14 @@ def load_training_set(config: TrainConfig) -> TrainingSet:
         raise TrainingDataError("no manifests given: pass --manifest FILE.jsonl (repeatable) or set `manifests`")
     refs: dict[Split, list[PhotoRef]] = {Split.TRAIN: [], Split.VALIDATION: []}
     sources = []
-    for path in map(Path, config.manifests):
+    for name in config.manifests:
+        path = Path(name)
         items = _sampled(read_manifest(path), config)
         _require_splits(path, items)
+        rows_per_photo = int(config.manifest_weights.get(name, 1)) * (1 + config.augmented_copies)
         for item in items:
             if item.split in refs and item.product_line not in config.exclude_product_lines:
-                copies = config.augmented_copies if item.split is Split.TRAIN else 0
+                copies = rows_per_photo - 1 if item.split is Split.TRAIN else 0
                 refs[item.split] += [PhotoRef(path, item, index, copies) for index in range(len(item.photos))]
         sources.append(_describe_source(path, items))
     categories = sorted({ref.item.category for ref in refs[Split.TRAIN] if ref.item.category}) or [NO_CATEGORY]
@@ -97,16 +104,19 @@ def train(config: TrainConfig, resume: bool = False, progress: bool = True) -> R
         _require_same_framing(run, config)
     save_config(config, run.config_path)
     data = load_training_set(config)
-    source = condition_source(Path(config.condition_from)) if config.condition_from else None
-    if source:
-        data = built_on_bundle(data, Path(config.condition_from), config)
+    base = config.condition_from or config.heads_from
+    if base:
+        data = built_on_bundle(data, Path(base), config)
     train_cache, validation = cache_features(data, config, progress)
     memory = build_bank(train_cache, len(data.categories), config)
-    heads = _starting_heads(data, config)
+    heads = condition_heads_from_bundle(Path(base)) if base else _new_heads(data)
     history = fit(heads, train_cache, validation, config, run, resume, progress)
     run.save(heads, memory, data.categories, data.sources, history, time.perf_counter() - started, data.product_lines)
-    if source:
-        run.write_metadata(run.metadata() | {"condition_from": source})
+    if config.condition_from:
+        run.write_metadata(run.metadata() | {"condition_from": condition_source(Path(config.condition_from))})
+    if config.heads_from:
+        source = condition_source(Path(config.heads_from))
+        run.write_metadata(run.metadata() | {"heads_from": {k: v for k, v in source.items() if k != "calibration"}})
     return run
 
 
@@ -128,9 +138,7 @@ def built_on_bundle(data: TrainingSet, folder: Path, config: TrainConfig) -> Tra
     return dataclasses.replace(data, categories=list(labels.categories), sources=inherited + data.sources)
 
 
-def _starting_heads(data: TrainingSet, config: TrainConfig) -> GradingHeads:
-    if config.condition_from:
-        return condition_heads_from_bundle(Path(config.condition_from))
+def _new_heads(data: TrainingSet) -> GradingHeads:
     return GradingHeads(len(DefectType), len(data.categories), len(Grade))
 
 
@@ -328,6 +336,8 @@ def _train_epoch(
     heads.train()
     if config.condition_from:
         freeze_condition_heads(heads)
+    if config.heads_from:
+        keep_fused_norms(heads)
     generator = torch.Generator().manual_seed(config.seed + epoch)
     totals = _train_stream(heads, cache, streams, "condition", generator, config, epoch, progress)
     with torch.random.fork_rng():  # the authenticity stream's dropout leaves the condition stream's draws alone

@@ -16,6 +16,7 @@ from grading.manifest import read_manifest, resolve_photo_path, write_manifest
 from tests.fixtures.labelled_items import write_labelled_manifest
 from training.bundle_heads import BundleHeadsError, condition_calibration, condition_heads_from_bundle
 from training.calibration import grade_bias_vector
+from training.checkpoint import RunFolder
 from training.cli import main
 from training.export import GradingNetwork
 from training.network import BackboneTaps
@@ -120,3 +121,37 @@ def test_calibrating_without_validation_photos_says_how_to_get_them(tmp_path: Pa
     assert main(arguments + [f"--set={s}" for s in SETTINGS] + ["--set=epochs=1"]) == 0
     assert main(["model", "calibrate", "--run", str(tmp_path / "run")]) == 2
     assert "no validation photos to calibrate on" in capsys.readouterr().out
+
+
+def _condition_state(heads) -> dict[str, torch.Tensor]:
+    return {k: v for k, v in heads.state_dict().items() if not k.startswith(("authenticity", "auth_", "counterfeit"))}
+
+
+def test_heads_from_starts_from_the_bundle_and_keeps_its_fused_norms(bundles, tmp_path: Path) -> None:
+    """At learning rate 0 nothing may move: a BatchNorm left in training mode would replace the fused identity
+    with batch statistics (its running mean and variance would change) and undo what the bundle learnt."""
+    manifest, shipped, _ = bundles
+    run = tmp_path / "still"
+    arguments = ["model", "train", "--no-progress", "--manifest", str(manifest), "--out", str(run)]
+    settings = [*SETTINGS, "epochs=1", f"heads_from={shipped}", "learning_rate=0"]
+    assert main(arguments + [f"--set={s}" for s in settings]) == 0
+    trained = _condition_state(RunFolder(run).load_heads())
+    for name, value in _condition_state(condition_heads_from_bundle(shipped)).items():
+        assert torch.equal(trained[name], value), name
+    source = json.loads((run / "checkpoint.json").read_text())["heads_from"]
+    assert source["version"] == read_metadata(shipped).version and "calibration" not in source
+
+
+def test_heads_from_goes_on_learning_and_calibrates_anew(bundles, tmp_path: Path) -> None:
+    manifest, shipped, _ = bundles
+    run, bundle = tmp_path / "run", tmp_path / "next"
+    arguments = ["model", "train", "--no-progress", "--manifest", str(manifest), "--out", str(run)]
+    assert main(arguments + [f"--set={s}" for s in [*SETTINGS, "epochs=1", f"heads_from={shipped}"]]) == 0
+    trained = _condition_state(RunFolder(run).load_heads())
+    start = _condition_state(condition_heads_from_bundle(shipped))
+    assert any(not torch.equal(trained[name], value) for name, value in start.items() if value.is_floating_point())
+    assert main(["model", "calibrate", "--run", str(run)]) == 0
+    assert main(["model", "export", "--run", str(run), "--out", str(bundle), "--name", "next"]) == 0
+    calibration = json.loads((run / "checkpoint.json").read_text())["calibration"]
+    assert "kept from bundle" not in calibration["defect_rule"]  # fitted on this run's validation photos
+    assert read_metadata(bundle).training_config["heads_from"] == str(shipped)

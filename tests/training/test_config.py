@@ -39,3 +39,17 @@ def test_resolved_config_round_trips(tmp_path: Path) -> None:
 def test_bad_overrides_say_what_is_wrong(override: str, message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         load_config(None, [override])
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        (["manifests=[a.jsonl]", "manifest_weights={b.jsonl: 2}"], "not in manifests"),
+        (["manifests=[a.jsonl]", "manifest_weights={a.jsonl: 1.5}"], "whole number"),
+        (["manifests=[a.jsonl]", "manifest_weights={a.jsonl: 0}"], "whole number"),
+        (["condition_from=b", "heads_from=b"], "not both"),
+    ],
+)
+def test_weights_and_bundles_to_build_on_are_checked(overrides: list[str], message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        load_config(None, overrides)
