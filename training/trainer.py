@@ -305,7 +305,7 @@ class Streams:
         branch = authenticity_parameters(heads)
         in_branch = {id(parameter) for parameter in branch}
         rest = [parameter for parameter in heads.parameters() if id(parameter) not in in_branch]
-        rates = (config.learning_rate, config.learning_rate * AUTHENTICITY_LR_SCALE)
+        rates = (config.condition_learning_rate or config.learning_rate, config.learning_rate * AUTHENTICITY_LR_SCALE)
         optimisers = [
             torch.optim.AdamW(group, lr=rate, weight_decay=config.weight_decay)
             for group, rate in zip((rest, branch), rates, strict=True)
