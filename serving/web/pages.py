@@ -19,12 +19,13 @@ from grading.authenticity import AuthenticityVerdict
 from serving.certificates import issue_certificate, reissue_if_certified
 from serving.dependencies import RuntimeDep
 from serving.errors import ApiError
+from serving.item_records import latest_result
 from serving.overlays import OverlayKind, render_photo
 from serving.review_images import overlay_png, photo_row
 from serving.review_records import DecisionIn, ReviewAction, decide
 from serving.routes.certificates import issuer_for
 from serving.runtime import Runtime
-from serving.tables import ReferencePhoto
+from serving.tables import ReferencePhoto, Result
 from serving.web.guard import (
     CheckedForm,
     PageSession,
@@ -154,9 +155,9 @@ def item(request: Request, runtime: RuntimeDep, _caller: ReviewerPage, item_id: 
 def decision(request: Request, runtime: RuntimeDep, caller: ReviewerPage, item_id: str, form: CheckedForm) -> Response:
     filters = _filters(form)
     try:
-        body = decision_from(form)
         grades = list(runtime.grader.rules.policy.grades)
         with runtime.sessions.begin() as db:
+            body = decision_from(form, latest_result(db, item_id))
             decide(db, item_id, caller, body, grades, runtime.settings.webhooks)
             reissue_if_certified(db, item_id, issuer_for(request), caller.name)  # a certified item: a new one
     except ValidationError as error:
@@ -176,7 +177,7 @@ def issue(request: Request, runtime: RuntimeDep, caller: ReviewerPage, item_id: 
     return redirect(request, f"/certificates/{row.id}")
 
 
-def decision_from(form: dict[str, str]) -> DecisionIn:
+def decision_from(form: dict[str, str], result: Result | None = None) -> DecisionIn:
     """The form as the API's DecisionIn; grade and authenticity count only for an override."""
     override = form.get("action") == ReviewAction.OVERRIDE
     return DecisionIn(
@@ -185,7 +186,18 @@ def decision_from(form: dict[str, str]) -> DecisionIn:
         grade=(form.get("grade") or None) if override else None,
         authenticity=(form.get("authenticity") or None) if override else None,
         comment=form.get("comment", ""),
+        defects=reviewed_defects(form, result),
     )
+
+
+def reviewed_defects(form: dict[str, str], result: Result | None) -> list[dict] | None:
+    """With "record the defects" ticked, the model's defects the reviewer ticked as real (`defect_<n>`, n its index
+    in the result), with the model's boxes; unticked, None (the decision says nothing about defects)."""
+    if form.get("defects_checked") != "on":
+        return None
+    found = (result.body or {}).get("defects", []) if result is not None else []
+    ticked = [found[n] for n in range(len(found)) if form.get(f"defect_{n}") == "on"]
+    return [{"photo_id": d["photo_id"], "type": d["type"], "box": d["box"]} for d in ticked]
 
 
 def _messages(error: ValidationError) -> list[str]:

@@ -163,5 +163,5 @@ def screenshot(page, name: str) -> Path:
     )
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / name
-    page.screenshot(path=str(path), full_page=True)
+    page.screenshot(path=str(path), **({"full_page": True} if hasattr(page, "goto") else {}))  # a page or a locator
     return path

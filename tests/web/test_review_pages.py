@@ -199,3 +199,21 @@ def test_signing_out_ends_the_session(reviewer_page) -> None:
     expect(page.get_by_role("status")).to_contain_text("You are signed out")
     page.goto("/review/queue")
     expect(page).to_have_url(re.compile(r"/review/sign-in"))
+
+
+def test_ticked_defects_are_recorded_with_the_decision_for_retraining(reviewer_page, server: Server) -> None:
+    page = reviewer_page
+    item_id = server.items["photo_quality"][0]
+    found = api_item(server, item_id)["result"]["defects"]
+    page.goto(f"/review/items/{item_id}")
+    page.get_by_label("Record the defects I see").check()
+    if found:
+        page.locator("input[name=defect_0]").check()
+    page.locator("input[name=action][value=approve]").check()
+    page.locator("#reason_code").select_option("model_correct")
+    screenshot(page.locator("#decision-form"), "review-decision-defects.png")
+    page.locator("#save-decision").click()
+    expect(page).not_to_have_url(re.compile(f"/review/items/{item_id}$"))
+    recorded = api_item(server, item_id)["decisions"][-1]["defects"]
+    expected = [{"photo_id": d["photo_id"], "type": d["type"], "box": d["box"]} for d in found[:1]]
+    assert recorded == expected  # the first model defect confirmed, any others not; none found: the photos are clean
