@@ -1,4 +1,5 @@
-"""Model bundles: a folder with `model.onnx`, optional reference galleries, and `bundle.json`.
+"""Model bundles: a folder with `model.onnx`, optional reference galleries and reference distributions for drift
+monitoring (`grading.reference_distributions`), and `bundle.json`.
 
 `bundle.json` carries everything downstream needs so that nothing re-types a label list or a
 normalisation: version, labels, preprocessing, thresholds, calibration, metrics, training data with

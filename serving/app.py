@@ -10,19 +10,22 @@ from fastapi import FastAPI, Request, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.formparsers import MultiPartParser
 
+from serving.drift_monitor import DriftMonitor
+from serving.drift_window import DriftConfig
 from serving.errors import install_error_handlers
 from serving.operator_key import load_operator_key
 from serving.routes import admin, certificates, health, kiosk, review, station
 from serving.runtime import start_runtime
 from serving.settings import Settings
-from serving.web import certificate_pages, pages
+from serving.web import certificate_pages, drift_pages, pages
 
 DESCRIPTION = """Grading and authentication for second-hand fashion.
 
 * **kiosk**: grade 1-4 photos synchronously, get a grade, defects and a voucher offer.
 * **station**: create an item, upload its photos (idempotent), poll for the asynchronous result.
 * **review**: the queue of flagged items, overlays, decisions, export for retraining.
-* **admin**: API keys, active versions, load a new bundle or policy without a restart.
+* **admin**: API keys, active versions, load a new bundle or policy without a restart, drift of scores per station,
+  camera and category against the bundle's reference.
 * **certificates**: a signed certificate of an item's final grade; public JSON, printable page and verification.
 
 Send your key in the `X-API-Key` header. Every error is JSON: `{"error": {"code", "message"}}`.
@@ -36,7 +39,10 @@ def create_app(settings: Settings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.operator_key = await run_in_threadpool(load_operator_key, settings)  # signs certificates
-        app.state.runtime = await run_in_threadpool(start_runtime, settings)
+        app.state.runtime = runtime = await run_in_threadpool(start_runtime, settings)
+        drift_config = DriftConfig.from_environment()
+        app.state.drift = DriftMonitor(runtime.sessions, lambda: runtime.scheduler.model, drift_config)
+        runtime.metrics.drift.attach(app.state.drift.report)
         try:
             yield
         finally:
@@ -48,7 +54,7 @@ def create_app(settings: Settings) -> FastAPI:
     app = FastAPI(title="secondlook", version="1", description=DESCRIPTION, lifespan=lifespan)
     install_error_handlers(app)
     app.middleware("http")(_observe_request)
-    for module in (health, kiosk, station, review, admin, pages, certificates, certificate_pages):
+    for module in (health, kiosk, station, review, admin, pages, drift_pages, certificates, certificate_pages):
         app.include_router(module.router)
     app.mount(pages.STATIC_PATH, pages.static_files(), name="review-static")
     return app

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from grading.item_grading import ItemFacts
 from grading.item_result import Decision
 from serving.auth import Caller
+from serving.camera import camera_of
 from serving.errors import ApiError
 from serving.item_grader import Graded
 from serving.settings import WebhookEndpoint
@@ -116,6 +117,7 @@ def _photo_row(item_id: str, position: int, upload: Upload) -> Photo:
         byte_size=len(upload.data),
         crop_box=list(photo.crop_box),
         quality=upload.checks.model_dump(mode="json") if upload.checks else None,
+        camera=camera_of(upload.data),
     )
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
+from serving.drift_metrics import DriftCollector
 from serving.quality_metrics import PhotoQualityMetrics
 
 # From a 5 ms kiosk inference to a 5 s multi-photo station upload; denser where the kiosk budget lies.
@@ -16,8 +17,9 @@ BATCH_SIZE_BUCKETS: tuple[float, ...] = (1, 2, 3, 4, 6, 8, 12, 16, 32)
 
 
 class ServiceMetrics:
-    """Requests, latencies by route template, inference batches, queue depths, webhook deliveries, and photo
-    quality per station (`photo_quality`)."""
+    """Requests, latencies by route template, inference batches, queue depths, webhook deliveries, photo
+    quality per station (`photo_quality`) and drift against the bundle's reference (`drift`, read at scrape time
+    once `create_app` attaches the drift monitor)."""
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
@@ -64,6 +66,8 @@ class ServiceMetrics:
             registry=self.registry,
         )
         self.photo_quality = PhotoQualityMetrics(self.registry)
+        self.drift = DriftCollector()
+        self.registry.register(self.drift)
 
     def observe_request(self, route: str, method: str, status: int, seconds: float) -> None:
         """Count one answered request; `route` is the template (`/v1/items/{item_id}`), never the raw path."""

@@ -109,9 +109,14 @@ class Photo(Base):
     # serving.photo_checks.PhotoCheckRecord as JSON: every check, the measures, the policy version; None for photos
     # stored before the checks were kept
     quality: Mapped[dict | None] = mapped_column(default=None)
+    # the camera's EXIF make and model ("Apple iPhone 13"); None when the photo carries none or predates 0006
+    camera: Mapped[str | None] = mapped_column(String(120), default=None)
     created_at: Mapped[datetime] = mapped_column(default=utc_now)
 
-    __table_args__ = (UniqueConstraint("item_id", "sha256", name="uq_photos_item_content"),)
+    __table_args__ = (
+        UniqueConstraint("item_id", "sha256", name="uq_photos_item_content"),
+        Index("ix_photos_created_at", "created_at"),  # the drift window reads the newest photos
+    )
 
 
 class Job(Base):

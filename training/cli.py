@@ -31,6 +31,7 @@ COMMAND_GROUPS: dict[str, tuple[str, ...]] = {
         "training.commands.evaluate",
         "training.commands.model_compare",
         "training.commands.model_promote",
+        "training.commands.model_distributions",
     ),
 }
 GROUP_HELP = {

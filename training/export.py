@@ -5,14 +5,20 @@ The graph takes uint8 NHWC photos straight from `grading.intake` and returns the
 through torch and ONNX Runtime and refuses to write the bundle unless every output agrees within
 `PARITY_TOLERANCE` and every decision (category, grade, anomalous, counterfeit) is identical.
 
+Once checked, the bundle records its reference distributions for drift monitoring: the exported graph run over the
+validation split of the run's manifests through the service's grading code (`training.drift_reference`), written to
+`reference_distributions.json` and hashed in `bundle.json` like every file.
+
 The bundle is built in a staging folder beside the target and moved into place only once it has passed, so a
 failed export leaves no loadable bundle behind and a previous bundle at the target untouched.
 """
 
 from __future__ import annotations
 
+import logging
 import shutil
 import uuid
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -24,10 +30,14 @@ from grading.bundle import METADATA_FILE, MODEL_FILE, BundleMetadata, write_meta
 from grading.grade_decision import median_grade
 from grading.inference import load_model
 from grading.network_outputs import INPUT_NAME, OUTPUT_NAMES, NetworkOutputs
+from grading.reference_distributions import write_reference
 from training.anomaly_map import mixed_anomaly_map
 from training.backbone import normalise
+from training.drift_reference import default_policy_fits, reference_from_manifests
 from training.network import BackboneTaps, GradingHeads, corn_probabilities
 from training.patch_memory import MemoryBank, anomaly_score
+
+log = logging.getLogger("secondlook.export")
 
 PARITY_TOLERANCE = 1e-3
 OPSET = 17
@@ -90,18 +100,28 @@ class GradingNetwork(nn.Module):
 
 
 def export_bundle(
-    network: GradingNetwork, metadata: BundleMetadata, folder: Path, parity_photos: np.ndarray
+    network: GradingNetwork,
+    metadata: BundleMetadata,
+    folder: Path,
+    parity_photos: np.ndarray,
+    reference_manifests: Sequence[Path] | None = None,
 ) -> BundleMetadata:
     """Make `folder` a bundle (`model.onnx`, `bundle.json`) once the checker and the parity check pass.
 
     `folder` must be new, empty or a previous bundle, which is replaced as a whole. On any failure the
     staging folder is removed and `folder` is left as it was.
+
+    Args:
+        reference_manifests: manifests whose validation split gives the reference distributions; by default the
+            run's (`metadata.training_config["manifests"]`); none: the bundle records no reference.
     """
     folder = Path(folder)
     _check_replaceable(folder)
     staging = _staging_folder(folder)
+    if reference_manifests is None:
+        reference_manifests = [Path(m) for m in metadata.training_config.get("manifests", ())]
     try:
-        written = _write_checked_bundle(network.eval(), metadata, staging, parity_photos)
+        written = _write_checked_bundle(network.eval(), metadata, staging, parity_photos, reference_manifests)
         _move_into_place(staging, folder)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
@@ -109,13 +129,22 @@ def export_bundle(
 
 
 def _write_checked_bundle(
-    network: GradingNetwork, metadata: BundleMetadata, folder: Path, parity_photos: np.ndarray
+    network: GradingNetwork,
+    metadata: BundleMetadata,
+    folder: Path,
+    parity_photos: np.ndarray,
+    reference_manifests: Sequence[Path],
 ) -> BundleMetadata:
     _export_graph(network, folder / MODEL_FILE, metadata.input.crop_size)
     onnx.checker.check_model(str(folder / MODEL_FILE), full_check=True)
     written = write_metadata(folder, metadata)
     parity = check_parity(network, folder, parity_photos, written)
-    return write_metadata(folder, written.model_copy(update={"parity": parity}))
+    checked = write_metadata(folder, written.model_copy(update={"parity": parity}))
+    if reference_manifests and default_policy_fits(metadata):
+        write_reference(folder, reference_from_manifests(load_model(folder), reference_manifests).reference)
+    elif reference_manifests:
+        log.warning("no reference distributions recorded: the default grade policy uses another grade scale")
+    return write_metadata(folder, checked)
 
 
 def _check_replaceable(folder: Path) -> None:

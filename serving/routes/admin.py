@@ -1,11 +1,11 @@
-"""Admin: API keys, active versions, loading a new bundle or new rules without a restart, reference photos."""
+"""Admin: API keys, active versions, loading a new bundle or new rules without a restart, reference photos, drift."""
 
 from __future__ import annotations
 
 from pathlib import Path as FilePath
 from typing import Annotated
 
-from fastapi import APIRouter, File, Form, Path, UploadFile
+from fastapi import APIRouter, File, Form, Path, Query, UploadFile
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
@@ -15,6 +15,7 @@ from grading.policy import PolicyError
 from grading.pricing import PricingError
 from serving.auth import create_key, list_keys, revoke_key
 from serving.dependencies import AdminCaller, RuntimeDep
+from serving.drift_monitor import DriftDep
 from serving.errors import ApiError
 from serving.item_grader import load_rules
 from serving.item_records import audit, items_waiting_for_photos, pending_jobs
@@ -151,3 +152,14 @@ async def add_references(
         rows = enroll(session, product_line, [u.sha256 for u in uploads], embeddings, version, caller.key_id)
         audit(session, None, caller.name, "references.enrolled", {"product_line": product_line, "count": len(rows)})
         return {"product_line": product_line, "enrolled": len(rows), "references": reference_counts(session)}
+
+
+@router.get("/drift", summary="Drift of scores and photo quality per channel, station, camera and category")
+def drift(
+    monitor: DriftDep,
+    _caller: AdminCaller,
+    fresh: Annotated[bool, Query(description="recompute now instead of reusing a report up to a minute old")] = False,
+) -> dict:
+    """Population stability index of each group's sliding window against the active bundle's reference, per
+    measure, with both distributions; `flagged` lists the groups whose scores drift (docs/drift.md)."""
+    return monitor.report(fresh=fresh).document()
