@@ -16,6 +16,7 @@ from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from grading.authenticity import AuthenticityVerdict
+from grading.vocabulary import DefectType
 from serving.certificates import issue_certificate, reissue_if_certified
 from serving.dependencies import RuntimeDep
 from serving.errors import ApiError
@@ -26,6 +27,7 @@ from serving.review_records import DecisionIn, ReviewAction, decide
 from serving.routes.certificates import issuer_for
 from serving.runtime import Runtime
 from serving.tables import ReferencePhoto, Result
+from serving.web.defect_form import BOX_EXAMPLE, MissedRow, missed_rows, reviewed_defects
 from serving.web.guard import (
     CheckedForm,
     PageSession,
@@ -190,16 +192,6 @@ def decision_from(form: dict[str, str], result: Result | None = None) -> Decisio
     )
 
 
-def reviewed_defects(form: dict[str, str], result: Result | None) -> list[dict] | None:
-    """With "record the defects" ticked, the model's defects the reviewer ticked as real (`defect_<n>`, n its index
-    in the result), with the model's boxes; unticked, None (the decision says nothing about defects)."""
-    if form.get("defects_checked") != "on":
-        return None
-    found = (result.body or {}).get("defects", []) if result is not None else []
-    ticked = [found[n] for n in range(len(found)) if form.get(f"defect_{n}") == "on"]
-    return [{"photo_id": d["photo_id"], "type": d["type"], "box": d["box"]} for d in ticked]
-
-
 def _messages(error: ValidationError) -> list[str]:
     named = {
         "action": "Choose a decision: approve (a), override grade (o), confirm counterfeit (c) or inconclusive (i).",
@@ -237,7 +229,20 @@ def _item_page(
     context |= {"filters": filters, "form": form or {}, "errors": errors or [], "done": done, "overlay": overlay}
     context |= {"actions": ACTION_LABELS, "reason_labels": REASON_LABELS, "authenticity_choices": AUTHENTICITY_CHOICES}
     context |= {"grades": list(runtime.grader.rules.policy.grades), "verdicts": AuthenticityVerdict}
+    context |= {"defect_types": [t.value for t in DefectType], "box_example": BOX_EXAMPLE}
+    context |= {"missed": _missed_for_page(form or {})}
     return page(request, "item.html", context, status)
+
+
+def _missed_for_page(form: dict[str, str]) -> list[MissedRow]:
+    """The missed-defect rows to show: those the reviewer sent (when the form comes back with errors) and a blank one
+    to fill in (the page's script fills it when a box is drawn on a photo)."""
+    try:
+        rows = [row for row in missed_rows(form) if not row.blank]
+    except ApiError:
+        rows = []
+    next_index = max((row.index for row in rows), default=-1) + 1
+    return [*rows, MissedRow(next_index, "", "", "")]
 
 
 # --- images -------------------------------------------------------------------------------------------------

@@ -217,3 +217,46 @@ def test_ticked_defects_are_recorded_with_the_decision_for_retraining(reviewer_p
     recorded = api_item(server, item_id)["decisions"][-1]["defects"]
     expected = [{"photo_id": d["photo_id"], "type": d["type"], "box": d["box"]} for d in found[:1]]
     assert recorded == expected  # the first model defect confirmed, any others not; none found: the photos are clean
+
+
+def test_a_missed_defect_boxed_on_the_photo_is_recorded_in_photo_pixels(reviewer_page, server: Server) -> None:
+    page = reviewer_page
+    item_id = server.items["t-shirt"][0]
+    page.goto(f"/review/items/{item_id}")
+    loaded(page, "img.item-photo")
+    photo = page.locator('img.item-photo[data-graded="true"]').first
+    photo_id, width = photo.get_attribute("data-photo-id"), int(photo.get_attribute("width"))
+    shown = photo.bounding_box()
+    page.mouse.move(shown["x"] + shown["width"] * 0.25, shown["y"] + shown["height"] * 0.25)
+    page.mouse.down()
+    page.mouse.move(shown["x"] + shown["width"] * 0.5, shown["y"] + shown["height"] * 0.5, steps=5)
+    page.mouse.up()
+    expect(page.get_by_label("Record the defects I see")).to_be_checked()  # ticked by drawing
+    expect(page.locator(".missed-box")).to_have_count(1)
+    page.get_by_label("Type of missed defect 1").select_option("stain")  # focused after drawing
+    expect(page.locator(".missed-row")).to_have_count(2)  # a blank row for the next box
+    page.locator("input[name=action][value=approve]").check()
+    page.locator("#reason_code").select_option("missed_defect")
+    screenshot(page, "review-missed-defect.png")
+    page.locator("#save-decision").click()
+    expect(page).not_to_have_url(re.compile(f"/review/items/{item_id}$"))
+    recorded = api_item(server, item_id)["decisions"][-1]["defects"]
+    missed = [d for d in recorded if d["type"] == "stain" and d["photo_id"] == photo_id][-1]
+    scale = width / shown["width"]
+    expected = [shown["width"] * 0.25 * scale, shown["height"] * 0.25 * scale] * 2
+    expected[2:] = [shown["width"] * 0.5 * scale, shown["height"] * 0.5 * scale]
+    assert missed["box"] == pytest.approx(expected, abs=2.5)  # the dragged quarter, in the photo's own pixels
+
+
+def test_a_half_filled_missed_defect_comes_back_with_what_to_fix(reviewer_page, server: Server) -> None:
+    page = reviewer_page
+    item_id = server.items["t-shirt"][0]
+    page.goto(f"/review/items/{item_id}")
+    page.get_by_label("Record the defects I see").check()
+    page.get_by_label("Box of missed defect 1").fill("10, 10, 50")
+    page.get_by_label("Type of missed defect 1").select_option("hole")
+    page.locator("input[name=action][value=approve]").check()
+    page.locator("#reason_code").select_option("model_correct")
+    page.locator("#save-decision").click()
+    expect(page.locator("#form-errors")).to_contain_text("Missed defect 1: its box '10, 10, 50' is not four numbers")
+    expect(page.get_by_label("Box of missed defect 1")).to_have_value("10, 10, 50")  # nothing typed is lost
