@@ -76,10 +76,10 @@ class Distribution(_Strict):
     def bin_names(self) -> list[str]:
         if self.labels is not None:
             return [*self.labels, psi_math.OTHER]
-        edges = [f"{edge:g}" for edge in self.edges or []]
+        edges = [f"{edge:.4g}" for edge in self.edges or []]  # a label: four significant digits read at a glance
         if not edges:
             return ["all"]
-        return [f"<= {edges[0]}", *(f"{a}-{b}" for a, b in itertools.pairwise(edges)), f"> {edges[-1]}"]
+        return [f"<= {edges[0]}", *(f"{a} to {b}" for a, b in itertools.pairwise(edges)), f"> {edges[-1]}"]
 
 
 class ReferenceDistributions(_Strict):

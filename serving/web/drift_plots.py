@@ -19,12 +19,13 @@ LEVEL_COLOURS = {
     DriftLevel.DRIFT: "#c62828",
 }
 REFERENCE_COLOUR = "#9aa4b1"
+AXIS_CAP = 1.0  # the overview's PSI axis ends here (four times the drift line), so the thresholds stay readable
 FONT = 'font-family="system-ui, sans-serif"'
 
 
 def distribution_plot(measure: MeasureDrift, width: int = 340, height: int = 210) -> Markup:
     """Reference (grey) and window (the level's colour) share of each bin, side by side; bin names slanted."""
-    top, bottom, left = 24, 64, 30
+    top, bottom, left = 24, 64, 50  # room on the left for the first slanted bin name
     plot_height = height - top - bottom
     bins = len(measure.bins)
     slot = (width - left - 6) / max(bins, 1)
@@ -37,7 +38,7 @@ def distribution_plot(measure: MeasureDrift, width: int = 340, height: int = 210
         x = left + i * slot
         parts.append(_bar(x + slot * 0.12, slot * 0.36, reference, highest, top, plot_height, REFERENCE_COLOUR))
         parts.append(_bar(x + slot * 0.5, slot * 0.36, window, highest, top, plot_height, colour))
-        label = escape(name if len(name) <= 14 else name[:13] + "…")
+        label = escape(name if len(name) <= 18 else name[:17] + "…")
         tx, ty = x + slot / 2, top + plot_height + 10
         parts.append(
             f'<text x="{tx:.1f}" y="{ty}" font-size="9" text-anchor="end" transform="rotate(-35 {tx:.1f} {ty})" '
@@ -49,10 +50,10 @@ def distribution_plot(measure: MeasureDrift, width: int = 340, height: int = 210
 
 
 def overview_plot(groups: list[GroupDrift], width: int = 640) -> Markup:
-    """Each group's largest judged PSI as a bar, with the watch and drift thresholds as lines."""
+    """Each group's largest judged PSI as a bar (axis capped at AXIS_CAP), with the watch and drift thresholds."""
     row, left, top = 18, 210, 8
     height = top + row * max(len(groups), 1) + 26
-    largest = max([_largest(group) or 0.0 for group in groups] + [psi.DRIFT * 1.6])
+    largest = min(max([_largest(group) or 0.0 for group in groups] + [psi.DRIFT * 1.6]), AXIS_CAP)
     scale = (width - left - 50) / largest
     parts = []
     for i, group in enumerate(groups):
@@ -60,20 +61,20 @@ def overview_plot(groups: list[GroupDrift], width: int = 640) -> Markup:
         value = _largest(group)
         name = escape(f"{group.kind.value}: {group.name}"[:34])
         parts.append(f'<text x="{left - 6}" y="{y + 12}" font-size="11" text-anchor="end" {FONT}>{name}</text>')
-        bar = (value or 0.0) * scale
+        bar = min(value or 0.0, largest) * scale  # past the cap the bar is full and its number says how far
         fill = LEVEL_COLOURS[group.level]
         parts.append(f'<rect x="{left}" y="{y + 3}" width="{bar:.1f}" height="{row - 6}" fill="{fill}"/>')
         shown = "too few" if value is None else f"{value:.3f}"
         parts.append(f'<text x="{left + bar + 4:.1f}" y="{y + 12}" font-size="10" {FONT}>{shown}</text>')
     bottom = top + row * max(len(groups), 1)
-    for threshold, label in ((psi.WATCH, "watch"), (psi.DRIFT, "drift")):
+    for threshold, label, anchor, shift in ((psi.WATCH, "watch", "end", -3), (psi.DRIFT, "drift", "start", 3)):
         x = left + threshold * scale
         colour = LEVEL_COLOURS[DriftLevel(label)]
         parts.append(
             f'<line x1="{x:.1f}" y1="{top}" x2="{x:.1f}" y2="{bottom}" stroke="{colour}" stroke-dasharray="4 3"/>'
         )
         parts.append(
-            f'<text x="{x:.1f}" y="{bottom + 14}" font-size="10" text-anchor="middle" fill="{colour}" {FONT}>'
+            f'<text x="{x + shift:.1f}" y="{bottom + 14}" font-size="10" text-anchor="{anchor}" fill="{colour}" {FONT}>'
             f"{label} {threshold:g}</text>"
         )
     return _svg(width, height, "largest PSI per group, with the watch and drift thresholds", parts)
