@@ -12,7 +12,10 @@ worse of that grade and the strongest floor; reaching the scale's last step reje
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+
+import numpy as np
 
 from grading.item_result import FloorResult, FloorSource, Reason
 from grading.policy import CriticalAction, CriticalRule, GradePolicy, RejectReason
@@ -41,9 +44,14 @@ class GradeOutcome:
 
 
 def apply_grade_rules(
-    model_grade: str, defects: list[ItemDefect], item: ItemTraits, policy: GradePolicy
+    model_grade: str,
+    defects: list[ItemDefect],
+    item: ItemTraits,
+    policy: GradePolicy,
+    grade_probs: Sequence[float] | None = None,
 ) -> GradeOutcome:
-    """Floor the model's grade by the defects and list critical rejections."""
+    """Floor the model's grade by the defects and list critical rejections; `grade_probs` (the item's mean grade
+    probabilities, best grade first) serve `abstain.unexplained_grade.min_probability`."""
     certain = [defect for defect in defects if defect.certain]
     uncertain = [defect for defect in defects if defect.counted and not defect.certain]
     critical = [defect for defect in certain if _critical_rules(defect, item, policy)]
@@ -51,7 +59,7 @@ def apply_grade_rules(
     design = [defect for defect in counted if defect not in critical and _maybe_design(defect, item, policy)]
     flooring = [defect for defect in counted if defect not in design]
     floors = _severity_floors(flooring, policy) + _critical_floors(critical, item, policy)
-    trusted, unexplained = _explained_model_grade(model_grade, floors, policy)
+    trusted, unexplained = _explained_model_grade(model_grade, grade_probs, floors, policy)
     floor = _strongest(floors, trusted, policy)
     grade = floor.grade if floor is not None and floor.applied else trusted
     rejections = _rejections(critical, item, policy)
@@ -61,22 +69,33 @@ def apply_grade_rules(
 
 
 def _explained_model_grade(
-    model_grade: str, floors: list[FloorCandidate], policy: GradePolicy
+    model_grade: str, grade_probs: Sequence[float] | None, floors: list[FloorCandidate], policy: GradePolicy
 ) -> tuple[str, str | None]:
-    """The model's grade, or the worst grade the certain defects explain when the model goes `steps` further."""
+    """The model's grade, or the worst grade the certain defects explain when the model goes `steps` further; with
+    `min_probability`, a grade below that evidence only as far as the model is that sure of it."""
     rule = policy.abstain.unexplained_grade
     if rule is None:
         return model_grade, None
     evidence = max([policy.rank(grade) for grade, _, _ in floors] + [policy.rank(rule.clean_grade)])
+    rank = policy.rank(model_grade)
+    if rule.min_probability is not None and grade_probs is not None and rank > evidence:
+        rank = max(evidence, min(rank, likely_rank(grade_probs, rule.min_probability)))
     limit = min(evidence + rule.steps - 1, len(policy.grades) - 1)
-    if policy.rank(model_grade) <= limit:
-        return model_grade, None
+    if rank <= limit:
+        return policy.grades[rank], None
     kept = policy.grades[limit]
     detail = (
-        f"the model grades {model_grade}, but its certain defects explain {policy.grades[evidence]}; "
+        f"the model grades {policy.grades[rank]}, but its certain defects explain {policy.grades[evidence]}; "
         f"{kept} until a person decides"
     )
     return kept, detail
+
+
+def likely_rank(grade_probs: Sequence[float], probability: float) -> int:
+    """The worst grade rank r that the model gives at least `probability` to r or worse (0.5: the ordinal median)."""
+    probs = np.asarray(grade_probs, dtype=np.float64)
+    at_or_worse = np.cumsum(probs[::-1])[::-1] / probs.sum()
+    return int(np.flatnonzero(at_or_worse >= probability - 1e-12).max())
 
 
 def _strongest(floors: list[FloorCandidate], model_grade: str, policy: GradePolicy) -> FloorResult | None:

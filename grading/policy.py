@@ -196,6 +196,14 @@ class UnexplainedGrade(_Strict):
 
     steps: int = Field(2, ge=1)
     clean_grade: str = Grade.LIKE_NEW.value
+    min_probability: float | None = Field(
+        None,
+        ge=0.5,
+        lt=1,
+        description="a model grade below the evidence grade counts only as far as the model gives at least this "
+        "probability to that grade or worse (the item's mean grade probabilities); below it the evidence grade "
+        "stands, with no review. None: the ordinal median (0.5) counts",
+    )
 
 
 class Abstain(_Strict):

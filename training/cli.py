@@ -32,6 +32,7 @@ COMMAND_GROUPS: dict[str, tuple[str, ...]] = {
         "training.commands.model_compare",
         "training.commands.model_promote",
         "training.commands.model_distributions",
+        "training.commands.model_grade_caution",
     ),
 }
 GROUP_HELP = {

@@ -13,6 +13,8 @@ import numpy as np
 import pytest
 
 from grading.authenticity import AuthenticityVerdict, ReferenceGallery
+from grading.grade_decision import median_grade
+from grading.grade_rules import likely_rank
 from grading.item_grading import Channel, Decision, ItemFacts, PhotoEvidence, grade_item, split_outputs
 from grading.item_result import AuthenticityResult, FloorSource, ItemResult
 from grading.listing import NO_DEFECTS_NOTE
@@ -47,7 +49,7 @@ def test_a_clean_confident_station_item_is_listed_with_versions_price_and_listin
     result = grade(STATION, station_pair())
     assert (result.decision, result.reasons) == (Decision.LIST, [])
     assert (result.grade.name, result.grade.floor) == ("like_new", None)
-    assert (result.model_version, result.policy_version, result.pricing_version) == ("0.0.1", "2026.12.5", "2026.11.2")
+    assert (result.model_version, result.policy_version, result.pricing_version) == ("0.0.1", "2026.12.6", "2026.11.2")
     assert result.price.list_price == 16.99 and result.price.voucher is None  # 20 x 0.85 = 17
     assert result.listing.condition_note == NO_DEFECTS_NOTE
     assert result.listing.department == "Ladies"
@@ -91,6 +93,32 @@ def test_a_model_grade_its_defects_do_not_explain_goes_to_review_without_lowerin
 def test_a_model_grade_one_step_below_the_evidence_stands() -> None:
     result = grade(KIOSK, [evidence("p", View.UNSPECIFIED, grade=Grade.EXCELLENT)])
     assert (result.grade.name, result.decision) == ("excellent", Decision.LIST)
+
+
+def _cautious(min_probability: float) -> GradePolicy:
+    rule = fake.policy().abstain.unexplained_grade.model_copy(update={"min_probability": min_probability})
+    return fake.policy().model_copy(update={"abstain": Abstain(unexplained_grade=rule)})
+
+
+def test_an_unsure_model_grade_below_clean_keeps_the_clean_grade_and_offer() -> None:
+    unsure = [evidence("p", View.UNSPECIFIED, grade=Grade.EXCELLENT, grade_probability=0.6)]  # 0.886 at or below
+    result = grade(KIOSK, unsure, _cautious(0.95))
+    assert (result.grade.model_grade, result.grade.name, result.decision) == ("excellent", "like_new", Decision.LIST)
+    assert result.price.voucher.cash == grade(KIOSK, [evidence("p", View.UNSPECIFIED)]).price.voucher.cash
+    assert grade(KIOSK, unsure, _cautious(0.85)).grade.name == "excellent"  # 0.886 >= 0.85: sure enough
+
+
+def test_a_sure_model_grade_far_below_clean_still_goes_to_review() -> None:
+    sure = [evidence("p", View.UNSPECIFIED, grade=Grade.POOR, grade_probability=0.97)]
+    result = grade(KIOSK, sure, _cautious(0.9))
+    assert result.grade.name == "excellent" and ReviewReason.GRADE_UNEXPLAINED in codes(result)
+
+
+def test_the_likely_rank_at_one_half_is_the_ordinal_median() -> None:
+    rng = np.random.default_rng(0)
+    for probs in rng.dirichlet(np.ones(8), size=200):
+        assert likely_rank(probs, 0.5) == median_grade(probs)
+    assert likely_rank([0.1, 0.2, 0.3, 0.4], 0.7) == 2 and likely_rank([0.1, 0.2, 0.3, 0.4], 0.71) == 1
 
 
 def test_an_uncertain_defect_is_reviewed_and_never_lowers_the_grade() -> None:

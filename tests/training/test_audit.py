@@ -18,14 +18,16 @@ def _write(folder: Path, *rows: str, name: str = "audit.csv") -> Path:
     return path
 
 
-def test_the_shipped_clothing_audit_covers_test_and_validation_with_every_label() -> None:
-    paths = default_audit_paths()
-    assert [path.name for path in paths] == ["clothing-small.csv"]
-    entries = load_audit(paths[0])
-    assert len(entries) == 713 and len({entry.sha256 for entry in entries}) == 713
+@pytest.mark.parametrize(("name", "photos"), [("clothing-small.csv", 713), ("sneakers-auth.csv", 1080)])
+def test_a_shipped_audit_covers_test_and_validation_with_every_label(name: str, photos: int) -> None:
+    paths = {path.name: path for path in default_audit_paths()}
+    assert sorted(paths) == ["clothing-small.csv", "sneakers-auth.csv"]
+    entries = load_audit(paths[name])
+    assert len(entries) == photos and len({entry.sha256 for entry in entries}) == photos
     assert {entry.label for entry in entries} == set(AuditLabel)
     assert all(entry.damage for entry in entries if entry.label is AuditLabel.DAMAGED)
     assert all(entry.reason for entry in entries)
+    assert len(load_audits(default_audit_paths())) == 713 + 1080  # no photo in two audits
 
 
 def test_rows_read_with_their_damage_list(tmp_path) -> None:
