@@ -71,21 +71,22 @@ def apply_grade_rules(
 def _explained_model_grade(
     model_grade: str, grade_probs: Sequence[float] | None, floors: list[FloorCandidate], policy: GradePolicy
 ) -> tuple[str, str | None]:
-    """The model's grade, or the worst grade the certain defects explain when the model goes `steps` further; with
-    `min_probability`, a grade below that evidence only as far as the model is that sure of it."""
+    """The model's grade, or, when the model goes `steps` past what the certain defects explain, review with the
+    grade `steps - 1` below that evidence; with `min_probability`, a grade below the evidence counts only as far as
+    the model is that sure of it (an unsure model grade far below still sends the item to review)."""
     rule = policy.abstain.unexplained_grade
     if rule is None:
         return model_grade, None
     evidence = max([policy.rank(grade) for grade, _, _ in floors] + [policy.rank(rule.clean_grade)])
-    rank = policy.rank(model_grade)
+    rank = cautious = policy.rank(model_grade)
     if rule.min_probability is not None and grade_probs is not None and rank > evidence:
-        rank = max(evidence, min(rank, likely_rank(grade_probs, rule.min_probability)))
+        cautious = max(evidence, min(rank, likely_rank(grade_probs, rule.min_probability)))
     limit = min(evidence + rule.steps - 1, len(policy.grades) - 1)
     if rank <= limit:
-        return policy.grades[rank], None
-    kept = policy.grades[limit]
+        return policy.grades[cautious], None
+    kept = policy.grades[min(cautious, limit)]
     detail = (
-        f"the model grades {policy.grades[rank]}, but its certain defects explain {policy.grades[evidence]}; "
+        f"the model grades {model_grade}, but its certain defects explain {policy.grades[evidence]}; "
         f"{kept} until a person decides"
     )
     return kept, detail

@@ -202,7 +202,8 @@ class UnexplainedGrade(_Strict):
         lt=1,
         description="a model grade below the evidence grade counts only as far as the model gives at least this "
         "probability to that grade or worse (the item's mean grade probabilities); below it the evidence grade "
-        "stands, with no review. None: the ordinal median (0.5) counts",
+        "stands (a model grade `steps` or more below the evidence still sends the item to review). None: the "
+        "ordinal median (0.5) counts",
     )
 
 

@@ -108,10 +108,14 @@ def test_an_unsure_model_grade_below_clean_keeps_the_clean_grade_and_offer() -> 
     assert grade(KIOSK, unsure, _cautious(0.85)).grade.name == "excellent"  # 0.886 >= 0.85: sure enough
 
 
-def test_a_sure_model_grade_far_below_clean_still_goes_to_review() -> None:
+def test_a_model_grade_far_below_clean_goes_to_review_lowering_the_offer_only_when_sure() -> None:
     sure = [evidence("p", View.UNSPECIFIED, grade=Grade.POOR, grade_probability=0.97)]
     result = grade(KIOSK, sure, _cautious(0.9))
     assert result.grade.name == "excellent" and ReviewReason.GRADE_UNEXPLAINED in codes(result)
+    unsure = [evidence("p", View.UNSPECIFIED, grade=Grade.POOR, grade_probability=0.5)]  # 0.857 below like_new
+    result = grade(KIOSK, unsure, _cautious(0.9))
+    assert result.grade.name == "like_new" and ReviewReason.GRADE_UNEXPLAINED in codes(result)
+    assert result.decision is Decision.REVIEW  # weak evidence of damage: a person looks, the offer stays clean
 
 
 def test_the_likely_rank_at_one_half_is_the_ordinal_median() -> None:
