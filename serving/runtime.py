@@ -15,6 +15,7 @@ from serving.database import make_engine, migrate, session_factory
 from serving.inference_scheduler import InferenceScheduler
 from serving.item_grader import ItemGrader, load_rules
 from serving.job_queue import JobWorkers
+from serving.kiosk_admission import KioskAdmission
 from serving.metrics import ServiceMetrics
 from serving.settings import Settings
 from serving.storage import PhotoStore, open_photo_store
@@ -36,6 +37,7 @@ class Runtime:
     cache: DecodedPhotoCache
     workers: JobWorkers
     dispatcher: WebhookDispatcher
+    kiosk_admission: KioskAdmission
 
     def preprocessing(self) -> Preprocessing:
         """How the active bundle wants photos framed."""
@@ -82,7 +84,9 @@ def start_runtime(settings: Settings) -> Runtime:
         max_attempts=settings.webhook_max_attempts,
         on_delivery=metrics.count_webhook,
     )
-    runtime = Runtime(settings, engine, sessions, store, metrics, scheduler, grader, cache, workers, dispatcher)
+    admission = KioskAdmission(settings.kiosk_wait_budget_seconds)
+    parts = (store, metrics, scheduler, grader, cache, workers, dispatcher, admission)
+    runtime = Runtime(settings, engine, sessions, *parts)
     scheduler.start()
     if settings.start_background:
         workers.start()

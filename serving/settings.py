@@ -40,6 +40,9 @@ class Settings(BaseModel):
     job_max_attempts: int = 3
     max_photos_per_item: int = 8
     max_kiosk_photos: int = 4
+    kiosk_wait_budget_seconds: float = Field(
+        2.0, gt=0, description="a kiosk request expected to wait longer is refused before decoding (503, Retry-After)"
+    )
     max_photo_bytes: int = 25 * 1024 * 1024
     s3_bucket: str | None = Field(None, description="keep photos in this S3 bucket; default: data_dir/photos")
     s3_prefix: str = Field("photos/", description="key prefix in the bucket: <prefix><sha256[:2]>/<sha256>")

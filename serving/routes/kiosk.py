@@ -17,6 +17,7 @@ from serving.errors import ApiError
 from serving.inference_scheduler import Priority, QueueFull
 from serving.item_grader import DecodedPhoto, Graded
 from serving.item_records import add_photos, create_item, record_result
+from serving.kiosk_admission import KioskBusy
 from serving.photo_checks import quality_result
 from serving.photo_intake import decode_uploads, store_uploads
 from serving.references import gallery_for
@@ -61,6 +62,16 @@ async def grade(
     raw = {"category": category, "brand": brand, "product_line": product_line, "material": material}
     raw |= {"program": program, "tags": split_tags(tags), "authenticate": authenticate}
     facts = parse_facts(Channel.KIOSK, {k: v for k, v in raw.items() if v is not None})
+    try:
+        with runtime.kiosk_admission.admit(len(photos)):  # before any decoding: a refusal costs no CPU
+            return await _grade_admitted(runtime, caller, photos, views, facts, started)
+    except KioskBusy as busy:
+        raise ApiError(503, "busy", f"The grader is busy: {busy}.", retry_after=busy.retry_after_seconds) from busy
+
+
+async def _grade_admitted(
+    runtime: Runtime, caller: Caller, photos: list[UploadFile], views: str | None, facts: ItemFacts, started: float
+) -> KioskOffer:
     settings = runtime.settings
     uploads = await decode_uploads(
         photos,
@@ -82,6 +93,7 @@ async def grade(
     timings["total_ms"] = (time.perf_counter() - started) * 1e3
     timings["store_ms"] += (time.perf_counter() - stored_at) * 1e3
     warnings = quality_warnings(uploads, [upload.checks for upload in uploads])
+    runtime.kiosk_admission.record(len(uploads), (timings["decode_ms"] + graded.inference_ms) / 1e3)
     return _offer(item_id, graded, Timings(**{k: round(v, 2) for k, v in timings.items()}), warnings)
 
 

@@ -75,3 +75,20 @@ def test_kiosk_gets_503_with_retry_after_when_the_grader_is_saturated(tmp_path: 
         assert service.client.post("/v1/kiosk/grade", files=photos, headers=service.headers("kiosk")).status_code == 200
     finally:
         gen.close()
+
+
+def test_a_kiosk_request_past_the_wait_budget_is_refused_before_its_photos_are_decoded(tmp_path: Path) -> None:
+    service = next(gen := start_service(tmp_path, start_background=False, kiosk_wait_budget_seconds=0.5))
+    try:
+        admission = service.client.app.state.runtime.kiosk_admission
+        not_a_photo = [("photos", ("a.jpg", b"these bytes are no JPEG", "image/jpeg"))]
+        with admission.admit(20):  # other kiosks' photos in flight: far past half a second
+            response = service.client.post("/v1/kiosk/grade", files=not_a_photo, headers=service.headers("kiosk"))
+        assert response.status_code == 503 and int(response.headers["Retry-After"]) >= 1
+        error = response.json()["error"]
+        assert error["code"] == "busy" and "20 kiosk photos are ahead" in error["message"]
+        decoded = service.client.post("/v1/kiosk/grade", files=not_a_photo, headers=service.headers("kiosk"))
+        assert decoded.status_code == 422  # admitted now, and only then read: the bytes are refused as no photo
+        assert admission.in_flight == 0
+    finally:
+        gen.close()
