@@ -6,7 +6,7 @@ import hashlib
 import json
 from datetime import UTC, datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from grading.item_grading import ItemFacts
@@ -121,13 +121,40 @@ def _photo_row(item_id: str, position: int, upload: Upload) -> Photo:
     )
 
 
-def queue_grading(session: Session, item: Item, actor: str, detail: dict | None = None) -> Job:
-    """Mark the item complete and add its durable grading job (`detail` goes into the audit event)."""
+QUEUE_LOCK = 0x5EC0_0001  # PostgreSQL advisory lock that serialises counting and adding grading jobs
+
+
+def queue_grading(
+    session: Session, item: Item, actor: str, detail: dict | None = None, max_pending: int | None = None
+) -> Job:
+    """Mark the item complete and add its durable grading job (`detail` goes into the audit event); with
+    `max_pending`, refuse (429 `queue_full`) when that many jobs already wait, exactly under concurrent uploads."""
+    if max_pending is not None:
+        require_room_to_queue(session, max_pending)
     job = Job(item_id=item.id)
     session.add(job)
     item.status = ItemStatus.QUEUED
     audit(session, item.id, actor, "item.submitted", detail)
     return job
+
+
+def require_room_to_queue(session: Session, max_pending: int) -> None:
+    """Inside the write transaction that queues: SQLite's `BEGIN IMMEDIATE` already holds the write lock; on
+    PostgreSQL a transaction advisory lock makes the count and the insert one step for every uploader."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": QUEUE_LOCK})
+    waiting = pending_jobs(session)
+    if waiting >= max_pending:
+        raise queue_full(waiting)
+
+
+def queue_full(waiting: int) -> ApiError:
+    return ApiError(
+        429,
+        "queue_full",
+        f"{waiting} items are waiting to be graded; retry this upload later.",
+        retry_after=max(1.0, waiting * 0.05),
+    )
 
 
 def pending_jobs(session: Session) -> int:

@@ -36,6 +36,7 @@ from serving.item_records import (
     get_own_item,
     item_photos,
     pending_jobs,
+    queue_full,
     queue_grading,
     request_hash,
 )
@@ -236,14 +237,8 @@ def _check_capacity(runtime: Runtime, submitting: bool) -> None:
         return
     with runtime.sessions() as session:
         waiting = pending_jobs(session)
-    if waiting >= runtime.settings.max_pending_jobs:
-        seconds = max(1.0, waiting * 0.05)
-        raise ApiError(
-            429,
-            "queue_full",
-            f"{waiting} items are waiting to be graded; retry this upload later.",
-            retry_after=seconds,
-        )
+    if waiting >= runtime.settings.max_pending_jobs:  # a cheap early answer; queue_grading's check is the exact one
+        raise queue_full(waiting)
 
 
 def _replay(runtime: Runtime, caller: Caller, key: str, digest: str) -> StationItem | None:
@@ -269,7 +264,7 @@ def _create(
         item = create_item(session, caller, facts, key, digest)
         checks = _attach(session, item, request.photos, caller, runtime.settings.max_photos_per_item, policy)
         if request.complete:
-            _submit(session, item, caller, policy, request.force)
+            _submit(session, item, caller, policy, request.force, runtime.settings.max_pending_jobs)
         return item.id, checks
 
 
@@ -287,7 +282,7 @@ def _add(runtime: Runtime, caller: Caller, item_id: str, request: Submission) ->
             )
         checks = _attach(session, item, request.photos, caller, runtime.settings.max_photos_per_item, policy)
         if request.complete or item.status == ItemStatus.NEEDS_PHOTOS:
-            _submit(session, item, caller, policy, request.force)
+            _submit(session, item, caller, policy, request.force, runtime.settings.max_pending_jobs)
         return checks
 
 
@@ -308,7 +303,7 @@ def _is_repeat(session: Session, item: Item, uploads: list[Upload], complete: bo
     return complete and all(upload.sha256 in attached for upload in uploads)
 
 
-def _submit(session: Session, item: Item, caller: Caller, policy: GradePolicy, force: bool) -> None:
+def _submit(session: Session, item: Item, caller: Caller, policy: GradePolicy, force: bool, max_pending: int) -> None:
     """Queue the item for grading, or, when photos must be retaken or views are missing, let it wait for them."""
     rows = item_photos(session, item.id)
     if not rows:
@@ -316,7 +311,7 @@ def _submit(session: Session, item: Item, caller: Caller, policy: GradePolicy, f
     needs = item_needs(rows, (item.facts or {}).get("category"), policy)
     if needs is None or force:
         forced = {"forced": True, "needs": needs.model_dump(mode="json")} if needs else None
-        queue_grading(session, item, caller.name, forced)
+        queue_grading(session, item, caller.name, forced, max_pending)
     elif item.status != ItemStatus.NEEDS_PHOTOS:
         item.status = ItemStatus.NEEDS_PHOTOS
         audit(session, item.id, caller.name, "item.needs_photos", needs.model_dump(mode="json"))

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
 from serving.inference_scheduler import QueueFull
+from serving.item_records import pending_jobs
 from tests.serving.conftest import darkened, jpeg, retouched, start_service
 
 pytestmark = pytest.mark.slow
@@ -90,5 +92,28 @@ def test_a_kiosk_request_past_the_wait_budget_is_refused_before_its_photos_are_d
         decoded = service.client.post("/v1/kiosk/grade", files=not_a_photo, headers=service.headers("kiosk"))
         assert decoded.status_code == 422  # admitted now, and only then read: the bytes are refused as no photo
         assert admission.in_flight == 0
+    finally:
+        gen.close()
+
+
+@pytest.mark.parametrize("database", ["sqlite", "postgresql"])
+def test_the_pending_jobs_limit_is_exact_under_concurrent_uploads(tmp_path: Path, database: str, request) -> None:
+    url = request.getfixturevalue("postgres_url") if database == "postgresql" else None
+    limit, uploads, photo = 3, 10, jpeg("jeans")
+    service = next(gen := start_service(tmp_path, max_pending_jobs=limit, start_background=False, database_url=url))
+    try:
+
+        def upload(n: int) -> int:
+            files = [("photos", (f"{n}.jpg", photo, "image/jpeg"))]
+            data = {"metadata": json.dumps({"sku": f"race-{n}"})}
+            return service.client.post(
+                "/v1/station/items", files=files, data=data, headers=service.headers("station")
+            ).status_code
+
+        with ThreadPoolExecutor(uploads) as pool:
+            codes = list(pool.map(upload, range(uploads)))
+        assert sorted(codes) == [201] * limit + [429] * (uploads - limit)
+        with service.client.app.state.runtime.sessions() as session:
+            assert pending_jobs(session) == limit
     finally:
         gen.close()
