@@ -33,6 +33,7 @@ COMMAND_GROUPS: dict[str, tuple[str, ...]] = {
         "training.commands.model_promote",
         "training.commands.model_distributions",
         "training.commands.model_grade_caution",
+        "training.commands.model_confident",
     ),
 }
 GROUP_HELP = {

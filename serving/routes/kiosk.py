@@ -63,7 +63,7 @@ async def grade(
     raw |= {"program": program, "tags": split_tags(tags), "authenticate": authenticate}
     facts = parse_facts(Channel.KIOSK, {k: v for k, v in raw.items() if v is not None})
     try:
-        with runtime.kiosk_admission.admit(len(photos)):  # before any decoding: a refusal costs no CPU
+        with runtime.kiosk_admission.admit(len(photos)):  # before any decoding: a refusal decodes nothing
             return await _grade_admitted(runtime, caller, photos, views, facts, started)
     except KioskBusy as busy:
         raise ApiError(503, "busy", f"The grader is busy: {busy}.", retry_after=busy.retry_after_seconds) from busy
