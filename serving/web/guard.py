@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -77,10 +77,10 @@ def sign_in_caller(db: Session, key: str) -> Caller:
     return caller
 
 
-def _caller_by_id(db: Session, key_id: str | None, issued: int) -> Caller | None:
+def _caller_by_id(db: Session, key_id: str | None, issued: float) -> Caller | None:
     """The key's caller, unless it was revoked or signed out after this session was issued."""
     row = db.scalar(select(ApiKey).where(ApiKey.id == key_id, ApiKey.revoked_at.is_(None)))
-    if row is None or (row.signed_out_at is not None and issued < _unix(row.signed_out_at)):
+    if row is None or (row.signed_out_at is not None and issued <= _unix(row.signed_out_at)):
         return None
     return Caller(key_id=row.id, name=row.name, role=Role(row.role))
 
@@ -89,8 +89,8 @@ def sign_out_everywhere(db: Session, key_id: str) -> None:
     """End every page session of this key (the cookies stay signed, but were issued before this moment)."""
     row = db.get(ApiKey, key_id)
     if row is not None:
-        row.signed_out_at = datetime.now(UTC) + timedelta(seconds=1)  # sessions carry whole seconds
+        row.signed_out_at = datetime.now(UTC)  # sessions carry their issue time to the microsecond
 
 
-def _unix(moment: datetime) -> int:
-    return int((moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp())
+def _unix(moment: datetime) -> float:
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()

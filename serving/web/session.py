@@ -32,7 +32,7 @@ class WebSession:
     key_id: str | None
     csrf: str
     expires: int
-    issued: int = 0  # unix time; sessions issued before the key's last sign-out are refused
+    issued: float = 0.0  # unix time with its fraction; sessions issued before the key's last sign-out are refused
 
     @property
     def signed_in(self) -> bool:
@@ -42,7 +42,7 @@ class WebSession:
 def new_session(key_id: str | None = None, now: float | None = None) -> WebSession:
     issued = time.time() if now is None else now
     return WebSession(
-        key_id=key_id, csrf=secrets.token_urlsafe(32), expires=int(issued + SESSION_SECONDS), issued=int(issued)
+        key_id=key_id, csrf=secrets.token_urlsafe(32), expires=int(issued + SESSION_SECONDS), issued=issued
     )
 
 
@@ -87,7 +87,7 @@ def decode(cookie: str | None, secret: bytes, now: float | None = None) -> WebSe
     try:
         payload = json.loads(_unb64(body))
         session = WebSession(
-            key_id=payload["k"], csrf=str(payload["c"]), expires=int(payload["e"]), issued=int(payload.get("i", 0))
+            key_id=payload["k"], csrf=str(payload["c"]), expires=int(payload["e"]), issued=float(payload.get("i", 0))
         )
     except (ValueError, KeyError, TypeError):
         return None
