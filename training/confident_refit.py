@@ -25,7 +25,7 @@ from grading.bundle import METADATA_FILE, MODEL_FILE, read_metadata, write_metad
 from grading.inference import load_model
 from grading.vocabulary import Split
 from training.audit import AuditEntry
-from training.evaluation.predictions import collect_predictions, split_items
+from training.audited_photos import audited_photos
 
 
 @dataclass(frozen=True)
@@ -53,18 +53,10 @@ def raised_confident(clean_peaks: np.ndarray, presence: np.ndarray, confident: n
 
 def clean_peaks(folder: Path, manifests: Sequence[Path], split: Split, audits: dict[str, AuditEntry]) -> np.ndarray:
     """Each type's peak on every audited clean photo of the manifests' split (photos x defect types)."""
-    model = load_model(folder)
-    rows = []
-    for manifest in manifests:
-        predictions = collect_predictions(model, manifest, split_items(manifest, split), progress=False)
-        peaks = predictions.outputs.defect_probs[:, 1:].max(axis=(2, 3))
-        for row, ref in enumerate(predictions.refs):
-            entry = audits.get(predictions.items[ref.item].photos[ref.photo].sha256)
-            if entry is not None and entry.label.is_clean:
-                rows.append(peaks[row])
-    if not rows:
+    audited = audited_photos(load_model(folder), manifests, split, audits)
+    if not audited.clean.any():
         raise ValueError("no audited clean photo in the manifests' split: audit some (datasets/audits/README.md)")
-    return np.stack(rows)
+    return audited.outputs.defect_probs[audited.clean][:, 1:].max(axis=(2, 3))
 
 
 def refit_bundle(source: Path, out: Path, version: str, peaks: np.ndarray, budget: float) -> ConfidentRefit:

@@ -47,27 +47,27 @@ def test_the_estimate_follows_measured_requests_and_ignores_empty_ones() -> None
 
 
 def test_concurrent_requests_never_exceed_the_budget() -> None:
-    admission = KioskAdmission(budget_seconds=INITIAL_SECONDS_PER_PHOTO * 10)
-    inside, most, refused, lock, go = [0], [0], [0], threading.Lock(), threading.Barrier(40)
+    admission = KioskAdmission(budget_seconds=INITIAL_SECONDS_PER_PHOTO * 10)  # ten one-photo requests fit
+    clients = 40
+    admitted, refused, lock = [0], [0], threading.Lock()
+    go, all_tried = threading.Barrier(clients), threading.Barrier(clients)
 
     def client() -> None:
         go.wait()
         try:
             with admission.admit(1):
                 with lock:
-                    inside[0] += 1
-                    most[0] = max(most[0], inside[0])
-                threading.Event().wait(0.02)
-                with lock:
-                    inside[0] -= 1
+                    admitted[0] += 1
+                all_tried.wait()  # hold the place until every client has tried
         except KioskBusy:
             with lock:
                 refused[0] += 1
+            all_tried.wait()
 
-    threads = [threading.Thread(target=client) for _ in range(40)]
+    threads = [threading.Thread(target=client) for _ in range(clients)]
     [thread.start() for thread in threads]
     [thread.join() for thread in threads]
-    assert most[0] <= 10 and refused[0] >= 30 - 10 and admission.in_flight == 0
+    assert (admitted[0], refused[0], admission.in_flight) == (10, 30, 0)
 
 
 def test_a_budget_must_be_positive() -> None:

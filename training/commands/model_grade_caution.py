@@ -69,8 +69,8 @@ def _fit(clean: np.ndarray, damaged: np.ndarray, budget: float):
 def _audited_below_clean(args: argparse.Namespace) -> tuple[np.ndarray, np.ndarray]:
     """P(below the clean grade) of every audited clean and damaged photo of the manifests' split."""
     from grading.inference import load_model
-    from training.audit import AuditError, AuditLabel, default_audit_paths, load_audits
-    from training.evaluation.predictions import collect_predictions, split_items
+    from training.audit import AuditError, default_audit_paths, load_audits
+    from training.audited_photos import audited_photos
     from training.grade_caution import below_clean_probability
 
     audits = load_audits(args.audit or default_audit_paths())
@@ -78,14 +78,6 @@ def _audited_below_clean(args: argparse.Namespace) -> tuple[np.ndarray, np.ndarr
     grades = model.metadata.labels.grades
     if args.clean_grade not in grades:
         raise AuditError(f"--clean-grade {args.clean_grade!r} is not one of the bundle's grades: {', '.join(grades)}")
-    clean, damaged = [], []
-    for manifest in args.manifest:
-        predictions = collect_predictions(model, manifest, split_items(manifest, args.split), progress=False)
-        below = below_clean_probability(predictions.outputs.grade_probs, grades.index(args.clean_grade))
-        for row, ref in enumerate(predictions.refs):
-            entry = audits.get(predictions.items[ref.item].photos[ref.photo].sha256)
-            if entry is not None and entry.label.is_clean:
-                clean.append(below[row])
-            elif entry is not None and entry.label is AuditLabel.DAMAGED:
-                damaged.append(below[row])
-    return np.array(clean), np.array(damaged)
+    audited = audited_photos(model, args.manifest, args.split, audits)
+    below = below_clean_probability(audited.outputs.grade_probs, grades.index(args.clean_grade))
+    return below[audited.clean], below[audited.damaged]
