@@ -7,7 +7,7 @@ INSTALL_STAMP := $(VENV)/.installed-$(shell cat pyproject.toml requirements/cons
 .PHONY: setup run photos browser test lint format bench default-bundle framing-model
 PORT ?= 8000
 DATA ?= var/service
-VERSION ?= 0.4.1
+VERSION ?= 0.5.0
 
 setup: $(INSTALL_STAMP)
 
@@ -45,7 +45,8 @@ bench: setup
 # heads (training/recipes/authenticity.yaml: they and their calibration stay exactly as shipped), evaluate it on
 # every set (the clothing report grades the audited real photos of datasets/audits as kiosk items), raise its
 # confident thresholds on the audited clean validation photos (`model confident`: a defect must be surer to lower a
-# grade; bundle.json's metrics stay those measured before this step), and ship it to
+# grade; bundle.json's metrics stay those measured before this step), append the wear head fitted on the audited
+# sneakers photos (`model wear`: worn shoes, which the defect heads miss; every other output unchanged), and ship it to
 # grading/bundles/default only if no figure on the golden set (datasets/golden.yaml) gets worse beyond its interval. About 50 minutes on 2 cores (compositing 12-31 for
 # the composited evaluation, training 20). The full retrain of every head is training/recipes/default.yaml.
 SL := $(VENV)/bin/secondlook
@@ -86,7 +87,10 @@ default-bundle: setup
 	rm -rf $(CANDIDATE)-confident
 	$(SL) model confident --bundle $(CANDIDATE) --out $(CANDIDATE)-confident --version $(VERSION) \
 		--manifest $(MANIFESTS)/clothing-small.jsonl --manifest $(MANIFESTS)/sneakers-auth.split.jsonl
-	$(SL) model promote --candidate $(CANDIDATE)-confident --target grading/bundles/default --golden datasets/golden.yaml
+	rm -rf $(CANDIDATE)-wear
+	$(SL) model wear --bundle $(CANDIDATE)-confident --out $(CANDIDATE)-wear --version $(VERSION) \
+		--manifest $(MANIFESTS)/sneakers-auth.split.jsonl
+	$(SL) model promote --candidate $(CANDIDATE)-wear --target grading/bundles/default --golden datasets/golden.yaml
 
 # Retrain the photo checks' framing network (grading/framing: the framing and smeared checks) on clothing-small's
 # train photos, 15 minutes on 2 cores. Then set badly_framed_at_most and smeared_at_most from framing.json (the 0.5%

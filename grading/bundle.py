@@ -15,7 +15,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from grading.intake import Framing, Preprocessing
-from grading.network_outputs import INPUT_NAME, OUTPUT_NAMES
+from grading.network_outputs import INPUT_NAME, OUTPUT_NAMES, NetworkOutputs
 
 BUNDLE_FORMAT = 1
 METADATA_FILE = "bundle.json"
@@ -62,6 +62,12 @@ class Thresholds(_Strict):
     )
     counterfeit_above: float = 0.5
     authentic_below: float = 0.5
+    wear_presence: float | None = Field(
+        None, description="wear_prob at or above this: the photo may show a worn pair (review); None: no wear head"
+    )
+    wear_confident: float | None = Field(
+        None, description="wear_prob at or above this: the photo shows wear certain enough to lower a grade"
+    )
 
 
 class Calibration(_Strict):
@@ -127,7 +133,18 @@ def read_metadata(folder: Path) -> BundleMetadata:
     except ValidationError as error:
         raise BundleError(f"{metadata_path} is not a valid bundle description: {error}") from error
     _verify_files(folder, metadata)
+    _check_outputs(metadata_path, metadata)
     return metadata
+
+
+def _check_outputs(metadata_path: Path, metadata: BundleMetadata) -> None:
+    missing = [name for name in OUTPUT_NAMES if name not in metadata.outputs]
+    unknown = [name for name in metadata.outputs if name not in NetworkOutputs._fields]
+    if missing or unknown:
+        raise BundleError(
+            f"{metadata_path} lists outputs {metadata.outputs}: missing {missing}, unknown {unknown}; this code "
+            f"reads {list(NetworkOutputs._fields)} (the optional ones may be left out). Re-export the bundle."
+        )
 
 
 def _verify_files(folder: Path, metadata: BundleMetadata) -> None:

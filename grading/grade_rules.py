@@ -49,16 +49,18 @@ def apply_grade_rules(
     item: ItemTraits,
     policy: GradePolicy,
     grade_probs: Sequence[float] | None = None,
+    other_floors: Sequence[FloorCandidate] = (),
 ) -> GradeOutcome:
     """Floor the model's grade by the defects and list critical rejections; `grade_probs` (the item's mean grade
-    probabilities, best grade first) serve `abstain.unexplained_grade.min_probability`."""
+    probabilities, best grade first) serve `abstain.unexplained_grade.min_probability`; `other_floors` are caps
+    from evidence other than defects (certain wear, `grading.wear`), weighed like the defects' floors."""
     certain = [defect for defect in defects if defect.certain]
     uncertain = [defect for defect in defects if defect.counted and not defect.certain]
     critical = [defect for defect in certain if _critical_rules(defect, item, policy)]
     counted = [defect for defect in certain if defect.counted]
     design = [defect for defect in counted if defect not in critical and _maybe_design(defect, item, policy)]
     flooring = [defect for defect in counted if defect not in design]
-    floors = _severity_floors(flooring, policy) + _critical_floors(critical, item, policy)
+    floors = _severity_floors(flooring, policy) + _critical_floors(critical, item, policy) + list(other_floors)
     trusted, unexplained = _explained_model_grade(model_grade, grade_probs, floors, policy)
     floor = _strongest(floors, trusted, policy)
     grade = floor.grade if floor is not None and floor.applied else trusted

@@ -34,7 +34,9 @@ class GradingModel:
         """Run a batch of photos (N, crop, crop, 3) uint8, as `grading.intake.load_photo` makes them."""
         if pixels.dtype != np.uint8 or pixels.ndim != 4 or pixels.shape[-1] != 3:
             raise ValueError(f"expected uint8 photos of shape (N, H, W, 3), got {pixels.dtype} {pixels.shape}")
-        return NetworkOutputs(*self.session.run(list(NetworkOutputs._fields), {INPUT_NAME: pixels}))
+        names = [name for name in NetworkOutputs._fields if name in self.metadata.outputs]
+        arrays = dict(zip(names, self.session.run(names, {INPUT_NAME: pixels}), strict=True))
+        return NetworkOutputs(**arrays)
 
 
 def load_model(folder: Path, threads: int = 2) -> GradingModel:

@@ -39,12 +39,13 @@ from grading.item_result import (
     PriceResult,
     VoucherOffer,
 )
-from grading.network_outputs import NetworkOutputs
+from grading.network_outputs import NetworkOutputs, map_outputs
 from grading.policy import GradePolicy
 from grading.pricing import PricingConfig, check_pricing_against_policy, quote
 from grading.review_rules import ItemSignals, review_reasons
 from grading.view_merge import ItemDefect, measure, merge_views
 from grading.vocabulary import View
+from grading.wear import read_wear, wear_floor
 
 __all__ = ["Channel", "Decision", "ItemFacts", "ItemResult", "PhotoEvidence", "grade_item", "split_outputs"]
 
@@ -83,10 +84,10 @@ class PhotoEvidence(NamedTuple):
 
 def split_outputs(batch: NetworkOutputs) -> list[NetworkOutputs]:
     """One `NetworkOutputs` per photo of a batch, the batch axis removed."""
-    sizes = {name: len(array) for name, array in zip(NetworkOutputs._fields, batch, strict=True)}
+    sizes = {name: len(array) for name, array in zip(NetworkOutputs._fields, batch, strict=True) if array is not None}
     if len(set(sizes.values())) != 1:
         raise ValueError(f"network outputs disagree on the batch size: {sizes}")
-    return [NetworkOutputs(*(array[index] for array in batch)) for index in range(len(batch.anomaly_score))]
+    return [map_outputs(batch, lambda array, row=index: array[row]) for index in range(len(batch.anomaly_score))]
 
 
 def grade_item(
@@ -112,10 +113,12 @@ def grade_item(
     model_grade, confidence = _model_grade(evidence, policy)
     traits = ItemTraits(category=category.used, material=facts.material, tags=facts.tags)
     grade_probs = np.mean([item.outputs.grade_probs for item in evidence], axis=0)
-    outcome = apply_grade_rules(model_grade, defects, traits, policy, grade_probs)
+    wear = read_wear(evidence, model.thresholds, policy, category.used, facts.product_line)
+    outcome = apply_grade_rules(model_grade, defects, traits, policy, grade_probs, wear_floor(wear, policy))
     requested = facts.authenticate or (facts.program is not None and facts.program in policy.authenticity.programs)
     authenticity = _authenticity(facts, evidence, model, policy, references, requested)
     signals = _signals(facts, evidence, model, category, model_grade, confidence, outcome, authenticity, requested)
+    signals = replace(signals, wear=wear)
     reviews = review_reasons(signals, policy)
     decision = Decision.REVIEW if reviews else Decision.REJECT if outcome.rejections else Decision.LIST
     return ItemResult(
@@ -166,7 +169,7 @@ PROBABILITY_VECTORS = ("category_probs", "grade_probs")
 def _check_values(item: PhotoEvidence) -> None:
     """Refuse broken model outputs: NaN or infinite values anywhere, or a probability vector without mass."""
     for name in NetworkOutputs._fields:
-        if not np.isfinite(getattr(item.outputs, name)).all():
+        if getattr(item.outputs, name) is not None and not np.isfinite(getattr(item.outputs, name)).all():
             raise ValueError(
                 f"photo {item.photo_id}: model output {name} contains NaN or infinite values; the model run is "
                 "broken for this photo, so it cannot be graded (check the bundle and retake or re-run the photo)"
@@ -374,5 +377,6 @@ def _photo_result(item: PhotoEvidence, model: BundleMetadata) -> PhotoResult:
         grade=model.labels.grades[grade],
         grade_probability=round(float(item.outputs.grade_probs[grade]), 4),
         anomaly_score=round(float(item.outputs.anomaly_score), 4),
+        wear=None if item.outputs.wear_prob is None else round(float(item.outputs.wear_prob), 4),
         quality=item.quality,
     )

@@ -25,6 +25,7 @@ class Decision(StrEnum):
 class FloorSource(StrEnum):
     SEVERITY = "severity"
     CRITICAL = "critical"
+    WEAR = "wear"  # the wear head is sure the shoes are worn (policy `wear`)
 
 
 class _Frozen(BaseModel):
@@ -157,6 +158,9 @@ class PhotoResult(_Frozen):
     grade: str
     grade_probability: float
     anomaly_score: float
+    wear: float | None = Field(
+        None, description="probability the photo shows worn shoes; null: the bundle has no wear head"
+    )
     quality: PhotoQualityResult | None = Field(None, description="null: not checked (graded before checks were kept)")
 
 

@@ -6,6 +6,7 @@ graph's output names. Every probability is already calibrated (temperatures are 
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from typing import NamedTuple
 
 import numpy as np
@@ -25,6 +26,8 @@ class NetworkOutputs(NamedTuple):
         grade_probs: (N, grades), probability of each grade on the bundle's scale, best grade first.
         embedding: (N, D), L2-normalised; compared by cosine with enrolled authentic references.
         counterfeit_prob: (N,), supervised probability that the photo shows a counterfeit.
+        wear_prob: (N,), probability that the photo shows a worn pair of shoes (creases, dirt, scuffs, yellowing);
+            None for a bundle without the wear head (before 0.5.0, see `training.wear_head`).
     """
 
     defect_probs: np.ndarray
@@ -34,6 +37,19 @@ class NetworkOutputs(NamedTuple):
     grade_probs: np.ndarray
     embedding: np.ndarray
     counterfeit_prob: np.ndarray
+    wear_prob: np.ndarray | None = None
 
 
-OUTPUT_NAMES: tuple[str, ...] = NetworkOutputs._fields
+OPTIONAL_OUTPUTS: tuple[str, ...] = ("wear_prob",)  # outputs a bundle may lack; they are None then
+OUTPUT_NAMES: tuple[str, ...] = tuple(name for name in NetworkOutputs._fields if name not in OPTIONAL_OUTPUTS)
+
+
+def map_outputs(outputs: NetworkOutputs, function: Callable[[np.ndarray], np.ndarray]) -> NetworkOutputs:
+    """`function` applied to every output the bundle has; missing optional outputs stay None."""
+    return NetworkOutputs(*(None if array is None else function(array) for array in outputs))
+
+
+def concatenate_outputs(parts: Sequence[NetworkOutputs]) -> NetworkOutputs:
+    """Batches of one bundle's outputs joined along the batch axis."""
+    fields = zip(*parts, strict=True)
+    return NetworkOutputs(*(None if arrays[0] is None else np.concatenate(arrays) for arrays in fields))

@@ -43,6 +43,7 @@ class ReviewReason(StrEnum):
     UNCERTAIN_DEFECT = "uncertain_defect"
     GRADE_UNEXPLAINED = "grade_unexplained"
     PHOTO_QUALITY = "photo_quality"  # graded although a photo failed a check (grading.photo_quality)
+    WEAR_SUSPECTED = "wear_suspected"  # a photo may show worn shoes, below the bundle's wear_confident (policy `wear`)
 
 
 class RejectReason(StrEnum):
@@ -254,6 +255,20 @@ class AuthenticityPolicy(_Strict):
         return self
 
 
+class WearPolicy(_Strict):
+    """What the bundle's wear head (`wear_prob`, per photo) does; a bundle without the head changes nothing.
+
+    The item's wear is its highest photo's. At or above the bundle's `wear_confident` the grade is at most `grade`;
+    between `wear_presence` and that, the item goes to review (`wear_suspected`) and keeps its grade.
+    """
+
+    categories: list[str] = Field(default_factory=lambda: ["shoes"], description="where the head applies")
+    product_lines: list[str] = Field(
+        default_factory=list, description="only items declared of these lines (empty: any line, or none declared)"
+    )
+    grade: str | None = Field(None, description="the best grade of an item with certain wear; None: the head is off")
+
+
 class GradePolicy(_Strict):
     version: str
     grades: list[str] = Field(default_factory=lambda: [grade.value for grade in Grade], min_length=2)
@@ -265,6 +280,7 @@ class GradePolicy(_Strict):
     required_views: RequiredViews = RequiredViews()
     authenticity: AuthenticityPolicy = AuthenticityPolicy()
     photo_quality: PhotoQualityPolicy = PhotoQualityPolicy()
+    wear: WearPolicy = WearPolicy()
 
     @model_validator(mode="after")
     def _grades_on_scale(self) -> GradePolicy:
@@ -274,6 +290,8 @@ class GradePolicy(_Strict):
         named += [(f"critical.{i}.grade", rule.grade) for i, rule in enumerate(self.critical) if rule.grade]
         if self.abstain.unexplained_grade is not None:
             named.append(("abstain.unexplained_grade.clean_grade", self.abstain.unexplained_grade.clean_grade))
+        if self.wear.grade is not None:
+            named.append(("wear.grade", self.wear.grade))
         for location, grade in named:
             if grade not in self.grades:
                 raise ValueError(f"{location}: {grade!r} is not on the grade scale; use one of {self.grades}")

@@ -14,6 +14,7 @@ from grading.item_result import Reason
 from grading.policy import GradePolicy, ReviewReason
 from grading.view_merge import ItemDefect
 from grading.vocabulary import View
+from grading.wear import WearReading
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,7 @@ class ItemSignals:
     authenticity: AuthenticityVerdict
     authentication_requested: bool
     unusable_photos: dict[str, list[str]] = field(default_factory=dict)
+    wear: WearReading | None = None
 
 
 def review_reasons(signals: ItemSignals, policy: GradePolicy) -> list[Reason]:
@@ -57,6 +59,7 @@ def review_reasons(signals: ItemSignals, policy: GradePolicy) -> list[Reason]:
         _views_disagree,
         _design,
         _uncertain,
+        _wear,
         _anomaly,
         _authenticity,
     )
@@ -156,6 +159,15 @@ def _uncertain(signals: ItemSignals, policy: GradePolicy) -> list[Reason]:
     if signals.unexplained_grade is not None:
         reasons += _reason(ReviewReason.GRADE_UNEXPLAINED, signals.unexplained_grade)
     return reasons
+
+
+def _wear(signals: ItemSignals, policy: GradePolicy) -> list[Reason]:
+    """Shoes that may be worn, below the level at which wear lowers the grade."""
+    wear = signals.wear
+    if wear is None or not wear.suspected:
+        return []
+    detail = f"{wear.describe()}: too uncertain to lower the grade; check the toe box, midsole and upper for wear"
+    return _reason(ReviewReason.WEAR_SUSPECTED, detail)
 
 
 def _anomaly(signals: ItemSignals, policy: GradePolicy) -> list[Reason]:

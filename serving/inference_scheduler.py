@@ -27,7 +27,7 @@ from typing import Protocol
 import numpy as np
 
 from grading.inference import GradingModel
-from grading.network_outputs import NetworkOutputs
+from grading.network_outputs import NetworkOutputs, concatenate_outputs, map_outputs
 
 logger = logging.getLogger(__name__)
 
@@ -331,7 +331,7 @@ class InferenceScheduler:
 
 def _check_rows(outputs: NetworkOutputs, photos: int) -> None:
     for name, values in zip(NetworkOutputs._fields, outputs, strict=True):
-        if len(values) != photos:
+        if values is not None and len(values) != photos:
             raise ValueError(f"the model returned {len(values)} rows of {name} for {photos} photos")
 
 
@@ -340,7 +340,9 @@ def _deliver(batch: _Batch, outputs: NetworkOutputs) -> None:
     offset = 0
     for piece in batch.pieces:
         rows = piece.stop - piece.start
-        piece.request.parts.append(NetworkOutputs(*(values[offset : offset + rows] for values in outputs)))
+        piece.request.parts.append(
+            map_outputs(outputs, lambda values, start=offset, stop=offset + rows: values[start:stop])
+        )
         offset += rows
         if piece.stop == len(piece.request.pixels):
             _resolve(piece.request)
@@ -348,7 +350,7 @@ def _deliver(batch: _Batch, outputs: NetworkOutputs) -> None:
 
 def _resolve(request: _Request) -> None:
     parts = request.parts
-    result = parts[0] if len(parts) == 1 else NetworkOutputs(*map(np.concatenate, zip(*parts, strict=True)))
+    result = parts[0] if len(parts) == 1 else concatenate_outputs(parts)
     with contextlib.suppress(InvalidStateError):  # already failed by stop() after its timeout
         request.future.set_result(result)
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from grading.inference import GradingModel
-from grading.network_outputs import NetworkOutputs
+from grading.network_outputs import NetworkOutputs, concatenate_outputs, map_outputs
 from grading.vocabulary import Split
 from training.audit import AuditEntry, AuditLabel
 from training.evaluation.predictions import collect_predictions, split_items
@@ -42,8 +42,8 @@ def audited_photos(
         predictions = collect_predictions(model, manifest, split_items(manifest, split), progress=False)
         entries = [audits.get(predictions.items[ref.item].photos[ref.photo].sha256) for ref in predictions.refs]
         rows = [row for row, entry in enumerate(entries) if entry is not None and entry.label is not AuditLabel.UNCLEAR]
-        parts.append(NetworkOutputs(*(field[rows] for field in predictions.outputs)))
+        parts.append(map_outputs(predictions.outputs, lambda field, kept=rows: field[kept]))
         labels += [entries[row].label for row in rows]
     if not labels:
         raise ValueError("no audited photo in the manifests' split: audit some (datasets/audits/README.md)")
-    return AuditedPhotos(NetworkOutputs(*(np.concatenate(field) for field in zip(*parts, strict=True))), labels)
+    return AuditedPhotos(concatenate_outputs(parts), labels)

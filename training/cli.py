@@ -34,6 +34,7 @@ COMMAND_GROUPS: dict[str, tuple[str, ...]] = {
         "training.commands.model_distributions",
         "training.commands.model_grade_caution",
         "training.commands.model_confident",
+        "training.commands.model_wear",
     ),
 }
 GROUP_HELP = {

@@ -29,7 +29,7 @@ from torch import nn
 from grading.bundle import METADATA_FILE, MODEL_FILE, BundleMetadata, write_metadata
 from grading.grade_decision import median_grade
 from grading.inference import load_model
-from grading.network_outputs import INPUT_NAME, OUTPUT_NAMES, NetworkOutputs
+from grading.network_outputs import INPUT_NAME, OUTPUT_NAMES, NetworkOutputs, map_outputs
 from grading.reference_distributions import write_reference
 from training.anomaly_map import mixed_anomaly_map
 from training.backbone import normalise
@@ -199,9 +199,9 @@ def check_parity(
 ) -> dict[str, float]:
     """Max |torch - onnxruntime| per output on real photos; raise `ExportParityError` on any disagreement."""
     with torch.inference_mode():
-        expected = NetworkOutputs(*(t.numpy() for t in network(torch.from_numpy(photos))))
+        expected = map_outputs(network(torch.from_numpy(photos)), lambda tensor: tensor.numpy())
     actual = load_model(folder).run(photos)
-    differences = {name: float(np.abs(e - a).max()) for name, e, a in zip(OUTPUT_NAMES, expected, actual, strict=True)}
+    differences = {name: float(np.abs(getattr(expected, name) - getattr(actual, name)).max()) for name in OUTPUT_NAMES}
     worst = {name: value for name, value in differences.items() if value > PARITY_TOLERANCE}
     if worst:
         raise ExportParityError(f"torch and ONNX Runtime differ beyond {PARITY_TOLERANCE}: {worst}")

@@ -9,7 +9,7 @@ import numpy as np
 from grading.bundle import BundleMetadata, Labels, Thresholds
 from grading.intake import Photo
 from grading.item_grading import PhotoEvidence
-from grading.network_outputs import NetworkOutputs
+from grading.network_outputs import OUTPUT_NAMES, NetworkOutputs
 from grading.photo_format import PhotoFormat
 from grading.policy import GradePolicy, default_policy_path, load_policy
 from grading.pricing import PricingConfig, default_pricing_path, load_pricing
@@ -23,7 +23,10 @@ DEFECT_TYPES = [defect.value for defect in DefectType]
 Blob = tuple[DefectType, slice, slice, float]
 
 
-def metadata(counterfeit_above: float = 1.0, authentic_below: float = 0.0) -> BundleMetadata:
+def metadata(
+    counterfeit_above: float = 1.0, authentic_below: float = 0.0, wear: tuple[float, float] | None = None
+) -> BundleMetadata:
+    """`wear`: (wear_presence, wear_confident) for a bundle with the wear head; None: without one."""
     labels = Labels(
         defect_types=DEFECT_TYPES, categories=CATEGORIES, grades=[g.value for g in Grade], grade_scale="secondlook-8"
     )
@@ -32,8 +35,13 @@ def metadata(counterfeit_above: float = 1.0, authentic_below: float = 0.0) -> Bu
         defect_presence=dict.fromkeys(DEFECT_TYPES, 0.5),
         counterfeit_above=counterfeit_above,
         authentic_below=authentic_below,
+        wear_presence=None if wear is None else wear[0],
+        wear_confident=None if wear is None else wear[1],
     )
-    return BundleMetadata(name="fake", version="0.0.1", created="2026-01-01", labels=labels, thresholds=thresholds)
+    outputs = [*OUTPUT_NAMES, *([] if wear is None else ["wear_prob"])]
+    return BundleMetadata(
+        name="fake", version="0.0.1", created="2026-01-01", labels=labels, thresholds=thresholds, outputs=outputs
+    )
 
 
 def policy() -> GradePolicy:
@@ -70,6 +78,7 @@ def outputs(
     anomaly: float = 0.5,
     counterfeit: float = 0.5,
     embedding: np.ndarray | None = None,
+    wear: float | None = None,
 ) -> NetworkOutputs:
     """One photo's outputs, batch axis removed; the rest of each probability spreads evenly."""
     return NetworkOutputs(
@@ -80,6 +89,7 @@ def outputs(
         grade_probs=_peaked(len(Grade), grade.rank, grade_probability),
         embedding=embedding if embedding is not None else _unit(np.arange(8, dtype=np.float32) + 1),
         counterfeit_prob=np.float32(counterfeit),
+        wear_prob=None if wear is None else np.float32(wear),
     )
 
 

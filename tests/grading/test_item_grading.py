@@ -49,7 +49,8 @@ def test_a_clean_confident_station_item_is_listed_with_versions_price_and_listin
     result = grade(STATION, station_pair())
     assert (result.decision, result.reasons) == (Decision.LIST, [])
     assert (result.grade.name, result.grade.floor) == ("like_new", None)
-    assert (result.model_version, result.policy_version, result.pricing_version) == ("0.0.1", "2026.12.6", "2026.11.2")
+    versions = (result.model_version, result.policy_version, result.pricing_version)
+    assert versions == ("0.0.1", fake.policy().version, "2026.11.2")
     assert result.price.list_price == 16.99 and result.price.voucher is None  # 20 x 0.85 = 17
     assert result.listing.condition_note == NO_DEFECTS_NOTE
     assert result.listing.department == "Ladies"

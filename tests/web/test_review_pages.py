@@ -6,6 +6,7 @@ import re
 
 import pytest
 
+from grading.policy import default_policy_path, load_policy
 from tests.serving.conftest import SHIPPED_VERSION
 from tests.web.conftest import Server, screenshot, sign_in
 
@@ -91,7 +92,8 @@ def test_an_item_shows_its_evidence_references_and_toggles_overlays(reviewer_pag
     page.get_by_role("link", name=re.compile(item_id[:8])).click()
     expect(page).to_have_url(re.compile(f"/review/items/{item_id}"))
     panel = page.locator("#model-heading + *").locator("..")
-    for text in (f"model default {SHIPPED_VERSION}", "policy 2026.12.6-web-tests", "Suggested price", "Authenticity"):
+    policy = f"policy {load_policy(default_policy_path()).version}-web-tests"
+    for text in (f"model default {SHIPPED_VERSION}", policy, "Suggested price", "Authenticity"):
         expect(panel).to_contain_text(text)
     expect(page.locator("img.reference-photo")).to_have_count(2)
     expect(page.locator("#references-note")).to_contain_text("Nearest first")

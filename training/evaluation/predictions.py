@@ -19,7 +19,7 @@ from tqdm import tqdm
 from grading.inference import GradingModel
 from grading.intake import IntakeError
 from grading.manifest import Item, read_manifest
-from grading.network_outputs import NetworkOutputs
+from grading.network_outputs import NetworkOutputs, concatenate_outputs
 from grading.vocabulary import Split
 from training.evaluation import BATCH_SIZE
 from training.photo_targets import PhotoTarget, load_photo_target
@@ -117,7 +117,7 @@ def collect_predictions(
         parts.append(_run(model, batch))
     if not refs:
         raise EvaluationInputError(f"none of the {len(items)} items in {manifest_path} has a readable photo.")
-    outputs = NetworkOutputs(*(np.concatenate(field) for field in zip(*parts, strict=True)))
+    outputs = concatenate_outputs(parts)
     return _keep_items_with_photos(manifest_path, items, refs, masks, outputs, unreadable)
 
 

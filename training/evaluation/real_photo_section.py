@@ -1,10 +1,10 @@
 """Real photos a person audited: what a kiosk customer would get for each one, graded as the service grades.
 
-Every audited photo of the split (matched by sha256, see `training.audit`) is graded as a one-photo
-kiosk item with its manifest category declared, through `grading.item_grading.grade_item` with the policy and
-pricing given (the shipped defaults unless the command says otherwise), so the figures are the service's own
-decisions at the bundle's thresholds, not a proxy. A clean item's offer is the kiosk offer for the same
-category and brand at `CLEAN_GRADE`, the grade the policy gives an item without defects.
+Every audited photo of the split (matched by sha256, see `training.audit`) is graded as a one-photo kiosk item
+with its manifest category, brand and product line declared, through `grading.item_grading.grade_item` with the
+policy and pricing given (the shipped defaults unless the command says otherwise), so the figures are the
+service's own decisions at the bundle's thresholds, not a proxy. A clean item's offer is the kiosk offer for the
+same category and brand at `CLEAN_GRADE`, the grade the policy gives an item without defects.
 """
 
 from __future__ import annotations
@@ -18,10 +18,10 @@ import numpy as np
 from grading.bundle import BundleMetadata
 from grading.intake import load_photo
 from grading.item_grading import Channel, ItemFacts, PhotoEvidence, grade_item
-from grading.item_result import Decision, ItemResult
+from grading.item_result import Decision, FloorSource, ItemResult
 from grading.manifest import resolve_photo_path
-from grading.network_outputs import NetworkOutputs
-from grading.policy import GradePolicy
+from grading.network_outputs import map_outputs
+from grading.policy import GradePolicy, ReviewReason
 from grading.pricing import PricingConfig, quote
 from grading.vocabulary import Grade, View
 from training.audit import AuditEntry, AuditLabel
@@ -102,8 +102,8 @@ def _grade(
     item, manifest_photo = predictions.items[ref.item], predictions.items[ref.item].photos[ref.photo]
     data = resolve_photo_path(predictions.manifest_path, manifest_photo.path).read_bytes()
     photo = load_photo(data, preprocessing=metadata.input.preprocessing())
-    outputs = NetworkOutputs(*(array[row] for array in predictions.outputs))
-    facts = ItemFacts(channel=Channel.KIOSK, category=item.category, brand=item.brand)
+    outputs = map_outputs(predictions.outputs, lambda array: array[row])
+    facts = ItemFacts(channel=Channel.KIOSK, category=item.category, brand=item.brand, product_line=item.product_line)
     evidence = [PhotoEvidence("photo-1", View.UNSPECIFIED, photo, outputs)]
     result = grade_item(facts, evidence, metadata, rules.policy, rules.pricing, when=PRICING_DATE)
     clean = quote(rules.pricing, CLEAN_GRADE.value, True, PRICING_DATE, result.category.used, item.brand)
@@ -122,13 +122,25 @@ def _clean_metrics(clean: list[AuditedGrade], policy: GradePolicy) -> dict[str, 
         "clean_review_rate": accuracy(~listed),
         "clean_underpaid_rate": accuracy(ratios < 1.0 - 1e-9),
         "clean_mean_offer_share": mean_of(ratios),
+        "clean_wear_rate": accuracy(np.array([_wear_seen(g.result) for g in clean], dtype=bool)),
     }
 
 
 def _damaged_metrics(damaged: list[AuditedGrade]) -> dict[str, Metric]:
     found = np.array([bool(g.result.defects) for g in damaged], dtype=bool)
     flagged = np.array([bool(g.result.defects) or g.result.decision is Decision.REVIEW for g in damaged], dtype=bool)
-    return {"damaged_found_rate": accuracy(found), "damaged_found_or_reviewed_rate": accuracy(flagged)}
+    return {
+        "damaged_found_rate": accuracy(found),
+        "damaged_found_or_reviewed_rate": accuracy(flagged),
+        "damaged_wear_rate": accuracy(np.array([_wear_seen(g.result) for g in damaged], dtype=bool)),
+        "damaged_offer_below_clean_rate": accuracy(np.array([_offer_ratio(g) < 1.0 - 1e-9 for g in damaged])),
+    }
+
+
+def _wear_seen(result: ItemResult) -> bool:
+    """The wear head capped the grade or sent the item to review (`grading.wear`)."""
+    capped = result.grade.floor is not None and result.grade.floor.source is FloorSource.WEAR
+    return capped or any(reason.code == ReviewReason.WEAR_SUSPECTED for reason in result.reasons)
 
 
 def _below(result: ItemResult, policy: GradePolicy) -> bool:
@@ -165,11 +177,12 @@ def _caption(graded: AuditedGrade) -> str:
 def _notes(graded, clean, damaged, rules: GradingRules) -> tuple[str, ...]:
     return (
         f"{len(graded)} audited photos in the split ({len(clean)} clean or design, {len(damaged)} damaged; photos "
-        "audited 'unclear' are left out), each graded as a one-photo kiosk item with its category declared, "
+        "audited 'unclear' are left out), each graded as a one-photo kiosk item with its category and product line "
+        "declared, "
         f"policy {rules.policy.version}, pricing {rules.pricing.version}, month {PRICING_DATE:%B}.",
         "False alarm: at least one defect reported at the bundle's thresholds. Underpaid: a cash offer below a "
         f"clean item's ({CLEAN_GRADE.value}) for the same category and brand. Listed: decided without review (listed "
-        "or rejected).",
+        "or rejected). Wear: the bundle's wear head capped the grade or sent the item to review (shoes only).",
     )
 
 
@@ -204,4 +217,5 @@ def _photo_json(predictions: Predictions, graded: AuditedGrade) -> dict:
         "defects": [[d.type.value, round(d.peak, 3), d.counted] for d in result.defects],
         "reasons": [reason.code for reason in result.reasons],
         "offer_share": round(_offer_ratio(graded), 4),
+        "wear": result.photos[0].wear,
     }

@@ -1,0 +1,70 @@
+"""Wear on shoes from the bundle's wear head: an item's reading, the grade floor it sets, the review it asks for.
+
+The head (`wear_prob`, one probability per photo; `training.wear_head`) sees the look of a worn pair (creases,
+greyed midsoles, dirt, scuffs, yellowing) that the defect heads do not. It places nothing on the photo, so it
+never names a defect: certain wear caps the grade at the policy's `wear.grade`, weaker wear sends the item to a
+person (`wear_suspected`) with its grade and offer untouched.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+
+from grading.bundle import Thresholds
+from grading.item_result import FloorSource
+from grading.network_outputs import NetworkOutputs
+from grading.policy import GradePolicy
+
+
+class _Photo(Protocol):
+    photo_id: str
+    outputs: NetworkOutputs
+
+
+@dataclass(frozen=True)
+class WearReading:
+    """The item's wear: its most worn-looking photo, and where that stands against the bundle's thresholds."""
+
+    probability: float
+    photo_id: str
+    presence: float
+    confident: float
+
+    @property
+    def certain(self) -> bool:
+        return self.probability >= self.confident
+
+    @property
+    def suspected(self) -> bool:
+        return self.presence <= self.probability < self.confident
+
+    def describe(self) -> str:
+        return f"the photos look worn ({self.photo_id}: wear {self.probability:.2f}; certain from {self.confident:.2f})"
+
+
+def read_wear(
+    evidence: list[_Photo], thresholds: Thresholds, policy: GradePolicy, category: str, product_line: str | None
+) -> WearReading | None:
+    """None when the policy leaves wear off, the item is not of a category and declared line it covers, or the
+    bundle has no head."""
+    rule = policy.wear
+    if rule.grade is None or category not in rule.categories or thresholds.wear_presence is None:
+        return None
+    if rule.product_lines and (product_line or "").strip().lower() not in rule.product_lines:
+        return None
+    photos = [(float(np.asarray(item.outputs.wear_prob)), item.photo_id) for item in evidence]
+    if any(item.outputs.wear_prob is None for item in evidence) or not photos:
+        return None
+    probability, photo_id = max(photos)
+    confident = thresholds.wear_confident if thresholds.wear_confident is not None else thresholds.wear_presence
+    return WearReading(round(probability, 4), photo_id, thresholds.wear_presence, confident)
+
+
+def wear_floor(reading: WearReading | None, policy: GradePolicy) -> list[tuple[str, FloorSource, str]]:
+    """The grade cap of certain wear, as a floor candidate for `grading.grade_rules` (none otherwise)."""
+    if reading is None or not reading.certain or policy.wear.grade is None:
+        return []
+    return [(policy.wear.grade, FloorSource.WEAR, reading.describe())]
