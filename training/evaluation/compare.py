@@ -36,6 +36,7 @@ LOWER_IS_BETTER = (
     "review_rate",
     "underpaid_rate",
     "review_share",
+    "clean_wear_rate",  # clean photos the wear head capped or sent to review (damaged_wear_rate: higher is better)
 )
 TOLERANCE = 0.005
 

@@ -78,6 +78,7 @@ def real_photo_section(
             "clean_review_rate",
             "clean_underpaid_rate",
             "damaged_found_rate",
+            "damaged_wear_rate",
         ),
         notes=_notes(graded, clean, damaged, rules),
         tables=(_grade_table(clean, damaged, rules.policy), _type_table(clean)),
