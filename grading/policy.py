@@ -258,8 +258,8 @@ class AuthenticityPolicy(_Strict):
 class WearPolicy(_Strict):
     """What the bundle's wear head (`wear_prob`, per photo) does; a bundle without the head changes nothing.
 
-    The item's wear is its highest photo's. At or above the bundle's `wear_confident` the grade is at most `grade`;
-    between `wear_presence` and that, the item goes to review (`wear_suspected`) and keeps its grade.
+    The item's wear is its photos' mean (`grading.wear`). At or above the bundle's `wear_confident` the grade is at
+    most `grade`; between `wear_presence` and that, the item goes to review (`wear_suspected`) and keeps its grade.
     """
 
     categories: list[str] = Field(default_factory=lambda: ["shoes"], description="where the head applies")

@@ -1,9 +1,9 @@
 """Wear on shoes from the bundle's wear head: an item's reading, the grade floor it sets, the review it asks for.
 
 The head (`wear_prob`, one probability per photo; `training.wear_head`) sees the look of a worn pair (creases,
-greyed midsoles, dirt, scuffs, yellowing) that the defect heads do not. It places nothing on the photo, so it
-never names a defect: certain wear caps the grade at the policy's `wear.grade`, weaker wear sends the item to a
-person (`wear_suspected`) with its grade and offer untouched.
+greyed midsoles, dirt, scuffs, yellowing) that the defect heads do not; an item's wear is its photos' mean. It
+places nothing on the photo, so it never names a defect: certain wear caps the grade at the policy's
+`wear.grade`, weaker wear sends the item to a person (`wear_suspected`) with its grade and offer untouched.
 """
 
 from __future__ import annotations
@@ -26,10 +26,19 @@ class _Photo(Protocol):
 
 @dataclass(frozen=True)
 class WearReading:
-    """The item's wear: its most worn-looking photo, and where that stands against the bundle's thresholds."""
+    """The item's wear: the mean of its photos' wear probabilities, its most worn-looking photo, and where the mean
+    stands against the bundle's thresholds.
+
+    The mean, not the maximum (as for the counterfeit probability, `grading.authenticity`): the thresholds hold
+    for one photo at a time (1% of clean photos reach wear_confident), and with the maximum every extra photo of a
+    clean pair would be one more chance to cap it, so a station item with four views would be capped about four
+    times as often as a kiosk item with one.
+    """
 
     probability: float
-    photo_id: str
+    photos: int
+    worst_photo: str
+    worst: float
     presence: float
     confident: float
 
@@ -42,7 +51,13 @@ class WearReading:
         return self.presence <= self.probability < self.confident
 
     def describe(self) -> str:
-        return f"the photos look worn ({self.photo_id}: wear {self.probability:.2f}; certain from {self.confident:.2f})"
+        level = f"certain from {self.confident:.2f}"
+        if self.photos == 1:
+            return f"the photo looks worn ({self.worst_photo}: wear {self.probability:.2f}; {level})"
+        return (
+            f"the photos look worn (mean wear {self.probability:.2f} over {self.photos}, most {self.worst_photo}: "
+            f"{self.worst:.2f}; {level})"
+        )
 
 
 def read_wear(
@@ -55,12 +70,19 @@ def read_wear(
         return None
     if rule.product_lines and (product_line or "").strip().lower() not in rule.product_lines:
         return None
-    photos = [(float(np.asarray(item.outputs.wear_prob)), item.photo_id) for item in evidence]
-    if any(item.outputs.wear_prob is None for item in evidence) or not photos:
+    if not evidence or any(item.outputs.wear_prob is None for item in evidence):
         return None
-    probability, photo_id = max(photos)
+    wear = np.array([float(np.asarray(item.outputs.wear_prob)) for item in evidence])
+    worst = int(wear.argmax())
     confident = thresholds.wear_confident if thresholds.wear_confident is not None else thresholds.wear_presence
-    return WearReading(round(probability, 4), photo_id, thresholds.wear_presence, confident)
+    return WearReading(
+        round(float(wear.mean()), 4),
+        len(wear),
+        evidence[worst].photo_id,
+        float(wear[worst]),
+        thresholds.wear_presence,
+        confident,
+    )
 
 
 def wear_floor(reading: WearReading | None, policy: GradePolicy) -> list[tuple[str, FloorSource, str]]:

@@ -26,13 +26,19 @@ def shoe(wear: float | None, photo_id: str = "p1") -> PhotoEvidence:
 
 
 def test_certain_wear_caps_the_grade_at_the_policys_grade_and_lists_the_item() -> None:
-    result = grade([shoe(0.1, "top"), shoe(0.9, "side")])
+    result = grade([shoe(0.85, "top"), shoe(0.95, "side")])
     assert (result.grade.name, result.decision, result.reasons) == ("very_good", Decision.LIST, [])
     assert result.grade.floor.source is FloorSource.WEAR and result.grade.floor.applied
-    assert "side: wear 0.90" in result.grade.floor.detail
-    assert [photo.wear for photo in result.photos] == [pytest.approx(0.1), pytest.approx(0.9)]
+    assert "mean wear 0.90 over 2, most side: 0.95; certain from 0.80" in result.grade.floor.detail
+    assert [photo.wear for photo in result.photos] == [pytest.approx(0.85), pytest.approx(0.95)]
     clean = grade([shoe(0.1)])
     assert result.price.voucher.cash < clean.price.voucher.cash
+
+
+def test_an_items_wear_is_its_photos_mean_so_one_worn_looking_view_does_not_cap_a_clean_pair() -> None:
+    one_view = grade([shoe(0.1, "sole"), shoe(0.9, "side")])  # mean 0.5: below wear_presence
+    assert (one_view.grade.name, one_view.grade.floor, one_view.reasons) == ("like_new", None, [])
+    assert grade([shoe(0.9)]).grade.floor.source is FloorSource.WEAR  # the same photo alone is certain
 
 
 def test_suspected_wear_goes_to_review_with_the_clean_grade_and_offer() -> None:
