@@ -34,6 +34,7 @@ from training.evaluation.section import ErrorCase, Section, Table, Task, skipped
 CLEAN_GRADE = Grade.LIKE_NEW
 LOWEST_FAIR_GRADE = Grade.VERY_GOOD  # a clean photo graded below this is a wrong grade, not a nuance
 GALLERY_SIZE = 12
+WEAR_GALLERY_SIZE = 6
 PRICING_DATE = datetime.date(2026, 6, 1)  # a fixed month, so reports compare across days
 
 
@@ -69,6 +70,7 @@ def real_photo_section(
     metrics["design_false_alarm_rate"] = accuracy(np.array([bool(g.result.defects) for g in design], dtype=bool))
     worst = _worst_false_alarms(clean)
     entries = draw_gallery(predictions, metadata, worst)
+    wear_entries = draw_gallery(predictions, metadata, _worst_wear_alarms(clean))
     return Section(
         Task.REAL_PHOTOS,
         metrics=metrics,
@@ -82,7 +84,8 @@ def real_photo_section(
         ),
         notes=_notes(graded, clean, damaged, rules),
         tables=(_grade_table(clean, damaged, rules.policy), _type_table(clean)),
-        figures=tuple(Figure(f"false alarm {k + 1}", e.png, e.caption) for k, e in enumerate(entries)),
+        figures=tuple(Figure(f"false alarm {k + 1}", e.png, e.caption) for k, e in enumerate(entries))
+        + tuple(Figure(f"clean pair read as worn {k + 1}", e.png, e.caption) for k, e in enumerate(wear_entries)),
         details={"photos": [_photo_json(predictions, g) for g in graded]},
     )
 
@@ -165,9 +168,19 @@ def _worst_false_alarms(clean: list[AuditedGrade]) -> list[ErrorCase]:
     return [ErrorCase(g.row, max(d.peak for d in g.result.defects), _caption(g)) for g in alarms[:GALLERY_SIZE]]
 
 
+def _worst_wear_alarms(clean: list[AuditedGrade]) -> list[ErrorCase]:
+    """Clean photos the wear head capped or sent to review, most worn-looking first (the defect gallery misses
+    them: they carry no defect)."""
+    alarms = [g for g in clean if _wear_seen(g.result)]
+    alarms.sort(key=lambda g: -(g.result.photos[0].wear or 0.0))
+    return [ErrorCase(g.row, g.result.photos[0].wear or 0.0, _caption(g)) for g in alarms[:WEAR_GALLERY_SIZE]]
+
+
 def _caption(graded: AuditedGrade) -> str:
     result = graded.result
-    found = ", ".join(f"{d.type.value} {d.peak:.2f}" for d in result.defects[:4])
+    found = ", ".join(f"{d.type.value} {d.peak:.2f}" for d in result.defects[:4]) or "no defect"
+    if result.photos[0].wear is not None:
+        found += f", wear {result.photos[0].wear:.2f}"
     offer = result.price.voucher.cash if result.price and result.price.voucher else 0.0
     return (
         f"audited {graded.entry.label.value} ({graded.entry.reason}); reported {found}; grade {result.grade.name}, "
