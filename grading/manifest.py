@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from grading.vocabulary import DEFAULT_GRADE_SCALE, Authenticity, DefectType, Grade, Split, View
 
 MANIFEST_VERSION = 1
+REVIEW_DATASET = "secondlook-review"  # `source.dataset` of items written back from reviewer decisions
 
 Point = tuple[float, float]
 

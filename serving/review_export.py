@@ -32,13 +32,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from grading import manifest
+from grading.manifest import REVIEW_DATASET
 from grading.orientation import ORIENTATION_TAG, stored_box
 from grading.photo_format import heic_supported
 from grading.vocabulary import DEFAULT_GRADE_SCALE, Authenticity, Grade, View
 from serving.station_readiness import graded_photos
 from serving.tables import Item, Photo, Result, ReviewDecision
 
-REVIEW_DATASET = "secondlook-review"
 REVIEW_LICENSE = "internal: photos submitted to the service for grading; not for redistribution"
 CONFIRM_COUNTERFEIT = "confirm_counterfeit"
 

@@ -28,9 +28,10 @@ from onnx import TensorProto, helper, numpy_helper
 
 from grading.inference import session_options
 from grading.intake import Preprocessing, load_photo
-from grading.manifest import resolve_photo_path
+from grading.manifest import REVIEW_DATASET, Item, resolve_photo_path
+from grading.manifest import Photo as ManifestPhoto
 from grading.network_outputs import INPUT_NAME
-from grading.vocabulary import Split
+from grading.vocabulary import DEFAULT_GRADE_SCALE, Grade, Split
 from training.audit import AuditEntry, AuditLabel
 from training.calibration import budgeted_thresholds
 from training.evaluation.predictions import split_items
@@ -166,6 +167,22 @@ class AuditedPools:
     groups: np.ndarray  # per photo, its item's group (copies of one photo share one) or the item's id
 
 
+def wear_label(item: Item, photo: ManifestPhoto, audits: dict[str, AuditEntry]) -> bool | None:
+    """Worn (True), clean (False) or unknown (None): a person's audit of the photo, else, for an item written back
+    from a reviewer's decision (`GET /v1/review/export`), the reviewer's grade: like_new or better is clean,
+    very_good or worse is worn, excellent (a minor flaw) says too little either way."""
+    entry = audits.get(photo.sha256)
+    if entry is not None:
+        return None if entry.label is AuditLabel.UNCLEAR else entry.label is AuditLabel.DAMAGED
+    grade = item.grade
+    if item.source.dataset != REVIEW_DATASET or grade is None or grade.scale != DEFAULT_GRADE_SCALE:
+        return None
+    if grade.value not in {known.value for known in Grade}:
+        return None
+    rank = Grade(grade.value).rank
+    return None if rank == Grade.EXCELLENT.rank else rank >= Grade.VERY_GOOD.rank
+
+
 def audited_pools(
     pooled_model: onnx.ModelProto,
     preprocessing: Preprocessing,
@@ -174,8 +191,8 @@ def audited_pools(
     audits: dict[str, AuditEntry],
     category: str = "shoes",
 ) -> AuditedPools:
-    """`wear_features` of every photo of `category` items in the manifests' split audited clean, design or
-    damaged (unclear and unaudited photos are left out)."""
+    """`wear_features` of every photo of `category` items in the manifests' split with a wear label
+    (`wear_label`: audited clean, design or damaged, or graded by a reviewer); the rest are left out."""
     session = ort.InferenceSession(
         pooled_model.SerializeToString(), session_options(), providers=["CPUExecutionProvider"]
     )
@@ -185,12 +202,12 @@ def audited_pools(
             if item.category != category:
                 continue
             for photo in item.photos:
-                entry = audits.get(photo.sha256)
-                if entry is None or entry.label is AuditLabel.UNCLEAR:
+                label = wear_label(item, photo, audits)
+                if label is None:
                     continue
                 data = resolve_photo_path(manifest, photo.path).read_bytes()
                 pixels.append(load_photo(data, preprocessing=preprocessing).pixels)
-                worn.append(entry.label is AuditLabel.DAMAGED)
+                worn.append(label)
                 groups.append(f"{manifest}:{item.group or item.id}")
     if not pixels:
         raise WearHeadError(f"no audited {category} photo in the {split.value} split of {list(map(str, manifests))}")

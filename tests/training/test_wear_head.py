@@ -13,15 +13,17 @@ import torch
 
 from grading.bundle import MODEL_FILE, read_metadata
 from grading.inference import load_model
-from grading.manifest import read_manifest
+from grading.manifest import REVIEW_DATASET, GradeLabel, Item, Photo, Source, read_manifest
 from grading.network_outputs import INPUT_NAME, OUTPUT_NAMES
 from tests.fixtures.labelled_items import write_labelled_manifest
+from training.audit import AuditEntry, AuditLabel
 from training.backbone import BackboneVariant, create_backbone, normalise
 from training.cli import main
 from training.wear_head import (
     POOLED_OUTPUT,
     WearHeadError,
     fit_wear_probe,
+    wear_label,
     wear_thresholds,
     with_pooled_features,
     with_wear_head,
@@ -112,3 +114,27 @@ def test_the_command_appends_the_head_and_leaves_every_other_output_alone(tiny_b
     again = [*args[:3], str(out), "--out", str(tmp_path / "twice"), *args[6:]]
     assert main(again) == 2
     assert "already has a wear head" in capsys.readouterr().out
+
+
+def _item(dataset: str, grade: str | None, sha: str, scale: str = "secondlook-8") -> tuple[Item, Photo]:
+    photo = Photo(path="a.jpg", sha256=sha)
+    label = None if grade is None else GradeLabel(scale=scale, value=grade)
+    return Item(
+        id="i", photos=[photo], category="shoes", grade=label, source=Source(dataset=dataset, license="x")
+    ), photo
+
+
+def test_a_wear_label_comes_from_the_audit_or_else_from_a_reviewers_grade() -> None:
+    audits = {
+        "a" * 64: AuditEntry("a" * 64, AuditLabel.DAMAGED, ("crease",), "creased"),
+        "b" * 64: AuditEntry("b" * 64, AuditLabel.UNCLEAR, (), "dark"),
+    }
+    assert wear_label(*_item("sneakers-auth", None, "a" * 64), audits) is True
+    assert wear_label(*_item(REVIEW_DATASET, "like_new", "b" * 64), audits) is None  # the audit wins: unclear
+    reviewed = {
+        grade: wear_label(*_item(REVIEW_DATASET, grade, "c" * 64), audits)
+        for grade in ("like_new", "excellent", "good")
+    }
+    assert reviewed == {"like_new": False, "excellent": None, "good": True}
+    assert wear_label(*_item("composited", "good", "c" * 64), audits) is None  # only a reviewer's grade counts
+    assert wear_label(*_item(REVIEW_DATASET, "good", "c" * 64, scale="a-b-c"), audits) is None

@@ -2,7 +2,8 @@
 
 Writes a copy of the bundle whose graph has one more output, `wear_prob` (does the photo show a worn pair?), with
 every other output unchanged. The head is a logistic regression on pools of the frozen backbone's maps, fitted
-on the audited shoe photos of the manifests' train and validation splits; `wear_presence` / `wear_confident` are
+on the audited shoe photos of the manifests' train and validation splits (and, in a reviewer export
+(GET /v1/review/export, split with `data split`), the reviewers' grades); `wear_presence` / `wear_confident` are
 set on their out-of-fold probabilities so that at most 3% / 1% of the clean ones reach them. The fit and its
 out-of-fold figures are recorded in the new bundle's `training_config.wear_head`. Promote it through the gate
 (`model promote --golden`). See training/wear_head.py and training/wear_refit.py.
