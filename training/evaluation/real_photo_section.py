@@ -110,7 +110,9 @@ def _grade(
     facts = ItemFacts(channel=Channel.KIOSK, category=item.category, brand=item.brand, product_line=item.product_line)
     evidence = [PhotoEvidence("photo-1", View.UNSPECIFIED, photo, outputs)]
     result = grade_item(facts, evidence, metadata, rules.policy, rules.pricing, when=PRICING_DATE)
-    clean = quote(rules.pricing, CLEAN_GRADE.value, True, PRICING_DATE, result.category.used, item.brand)
+    clean = quote(
+        rules.pricing, CLEAN_GRADE.value, True, PRICING_DATE, result.category.used, item.brand, item.product_line
+    )
     return AuditedGrade(row, entry, result, clean.cash)
 
 
