@@ -13,7 +13,6 @@ certain defect. Peaks are each type's maximum over the defect map, which no regi
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -21,11 +20,12 @@ from pathlib import Path
 
 import numpy as np
 
-from grading.bundle import METADATA_FILE, MODEL_FILE, read_metadata, write_metadata
+from grading.bundle import MODEL_FILE, read_metadata, write_metadata
 from grading.inference import load_model
 from grading.vocabulary import Split
 from training.audit import AuditEntry
 from training.audited_photos import audited_photos
+from training.bundle_copy import copy_bundle_files
 
 
 @dataclass(frozen=True)
@@ -79,7 +79,7 @@ def refit_bundle(source: Path, out: Path, version: str, peaks: np.ndarray, budge
         "raised": {t: [round(a, 4), round(b, 4)] for t, (a, b) in raised.items()},
     }
     confident = dict(zip(types, (float(v) for v in new), strict=True))
-    _copy_bundle(source, out)
+    copy_bundle_files(source, out)
     write_metadata(
         out,
         metadata.model_copy(
@@ -94,12 +94,3 @@ def refit_bundle(source: Path, out: Path, version: str, peaks: np.ndarray, budge
     if read_metadata(out).files[MODEL_FILE] != metadata.files[MODEL_FILE]:
         raise AssertionError(f"{out / MODEL_FILE} differs from {source / MODEL_FILE}")
     return ConfidentRefit(len(peaks), before, after, raised)
-
-
-def _copy_bundle(source: Path, out: Path) -> None:
-    if out.exists() and any(out.iterdir()):
-        raise ValueError(f"{out} exists and is not empty; choose a new folder for the refitted bundle")
-    out.mkdir(parents=True, exist_ok=True)
-    for path in source.iterdir():
-        if path.is_file() and path.name != METADATA_FILE:
-            shutil.copy2(path, out / path.name)

@@ -19,11 +19,12 @@ from pathlib import Path
 import numpy as np
 import onnx
 
-from grading.bundle import METADATA_FILE, MODEL_FILE, read_metadata, write_metadata
+from grading.bundle import MODEL_FILE, read_metadata, write_metadata
 from grading.inference import load_model
 from grading.network_outputs import OUTPUT_NAMES
 from grading.vocabulary import Split
 from training.audit import AuditEntry
+from training.bundle_copy import copy_bundle_files
 from training.wear_head import (
     POOLED_OUTPUT,
     WEAR_OUTPUT,
@@ -84,7 +85,7 @@ def add_wear_head(
     )
     fit = _measure(pools, out_of_fold(pools), budgets)
     probe = fit_wear_probe(pools.features, pools.worn)
-    _copy_bundle(source, out)
+    copy_bundle_files(source, out, leave_out=(MODEL_FILE,))
     onnx.save(with_wear_head(pooled, probe), str(out / MODEL_FILE))
     note = {
         "from": f"{metadata.name} {metadata.version}",
@@ -158,12 +159,3 @@ def check_wear_parity(source: Path, out: Path, pooled: onnx.ModelProto, probe) -
     if changed or wear_error > PARITY_TOLERANCE:
         shutil.rmtree(out)
         raise WearHeadError(f"the new graph changed {changed} or wear_prob is off by {wear_error}; nothing written")
-
-
-def _copy_bundle(source: Path, out: Path) -> None:
-    if out.exists() and any(out.iterdir()):
-        raise WearHeadError(f"{out} exists and is not empty; choose a new folder for the new bundle")
-    out.mkdir(parents=True, exist_ok=True)
-    for path in source.iterdir():
-        if path.is_file() and path.name not in (METADATA_FILE, MODEL_FILE):
-            shutil.copy2(path, out / path.name)
