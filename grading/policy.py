@@ -266,6 +266,9 @@ class WearPolicy(_Strict):
     product_lines: list[str] = Field(
         default_factory=list, description="only items declared of these lines (empty: any line, or none declared)"
     )
+    ignored_views: list[View] = Field(
+        default_factory=list, description="photos of these views are not read (the head has not learnt them)"
+    )
     grade: str | None = Field(None, description="the best grade of an item with certain wear; None: the head is off")
 
 

@@ -17,10 +17,12 @@ from grading.bundle import Thresholds
 from grading.item_result import FloorSource
 from grading.network_outputs import NetworkOutputs
 from grading.policy import GradePolicy
+from grading.vocabulary import View
 
 
 class _Photo(Protocol):
     photo_id: str
+    view: View
     outputs: NetworkOutputs
 
 
@@ -63,13 +65,14 @@ class WearReading:
 def read_wear(
     evidence: list[_Photo], thresholds: Thresholds, policy: GradePolicy, category: str, product_line: str | None
 ) -> WearReading | None:
-    """None when the policy leaves wear off, the item is not of a category and declared line it covers, or the
-    bundle has no head."""
+    """None when the policy leaves wear off, the item is not of a category and declared line it covers, no photo is
+    of a view it reads, or the bundle has no head."""
     rule = policy.wear
     if rule.grade is None or category not in rule.categories or thresholds.wear_presence is None:
         return None
     if rule.product_lines and (product_line or "").strip().lower() not in rule.product_lines:
         return None
+    evidence = [item for item in evidence if item.view not in rule.ignored_views]
     if not evidence or any(item.outputs.wear_prob is None for item in evidence):
         return None
     wear = np.array([float(np.asarray(item.outputs.wear_prob)) for item in evidence])

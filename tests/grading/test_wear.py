@@ -13,6 +13,7 @@ from tests.grading.fake_outputs import evidence
 
 THRESHOLDS = (0.6, 0.8)  # wear_presence, wear_confident
 SHOES = ItemFacts(channel=Channel.KIOSK, category="shoes", product_line="af1")
+STATION_SHOES = ItemFacts(channel=Channel.STATION, category="shoes", product_line="af1")
 
 
 def grade(
@@ -78,3 +79,12 @@ def test_a_wear_grade_off_the_scale_is_refused_with_the_field_named(tmp_path) ->
     text = default_policy_path().read_text().replace("  grade: very_good\n", "  grade: mint\n")
     with pytest.raises(PolicyError, match=r"wear\.grade: 'mint' is not on the grade scale"):
         load_policy(fake.write(tmp_path, text))
+
+
+def test_views_the_head_has_not_learnt_are_not_read() -> None:
+    side = evidence("side", View.SIDE, category="shoes", wear=0.9)
+    sole = evidence("sole", View.SOLE, category="shoes", wear=0.1)  # a clean outsole must not dilute a worn upper
+    result = grade([side, sole], facts=STATION_SHOES)
+    assert result.grade.floor.source is FloorSource.WEAR and "side: wear 0.90" in result.grade.floor.detail
+    only_sole = grade([evidence("sole", View.SOLE, category="shoes", wear=0.95)], facts=STATION_SHOES)
+    assert only_sole.grade.floor is None and ReviewReason.WEAR_SUSPECTED not in [r.code for r in only_sole.reasons]
