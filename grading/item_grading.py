@@ -45,7 +45,7 @@ from grading.pricing import PricingConfig, check_pricing_against_policy, quote
 from grading.review_rules import ItemSignals, review_reasons
 from grading.view_merge import ItemDefect, measure, merge_views
 from grading.vocabulary import View
-from grading.wear import read_wear, wear_floor
+from grading.wear import WearReading, read_wear, wear_floor
 
 __all__ = ["Channel", "Decision", "ItemFacts", "ItemResult", "PhotoEvidence", "grade_item", "split_outputs"]
 
@@ -117,8 +117,9 @@ def grade_item(
     outcome = apply_grade_rules(model_grade, defects, traits, policy, grade_probs, wear_floor(wear, policy))
     requested = facts.authenticate or (facts.program is not None and facts.program in policy.authenticity.programs)
     authenticity = _authenticity(facts, evidence, model, policy, references, requested)
-    signals = _signals(facts, evidence, model, category, model_grade, confidence, outcome, authenticity, requested)
-    signals = replace(signals, wear=wear)
+    signals = _signals(
+        facts, evidence, model, category, model_grade, confidence, outcome, authenticity, requested, wear
+    )
     reviews = review_reasons(signals, policy)
     decision = Decision.REVIEW if reviews else Decision.REJECT if outcome.rejections else Decision.LIST
     return ItemResult(
@@ -283,6 +284,7 @@ def _signals(
     outcome: GradeOutcome,
     authenticity: AuthenticityAssessment,
     requested: bool,
+    wear: WearReading | None,
 ) -> ItemSignals:
     labels = model.labels
     return ItemSignals(
@@ -305,6 +307,7 @@ def _signals(
         authenticity=authenticity.verdict,
         authentication_requested=requested,
         unusable_photos=_unusable_photos(evidence),
+        wear=wear,
     )
 
 

@@ -90,6 +90,6 @@ def read_wear(
 
 def wear_floor(reading: WearReading | None, policy: GradePolicy) -> list[tuple[str, FloorSource, str]]:
     """The grade cap of certain wear, as a floor candidate for `grading.grade_rules` (none otherwise)."""
-    if reading is None or not reading.certain or policy.wear.grade is None:
+    if reading is None or not reading.certain:  # read_wear gives no reading when the policy's wear.grade is None
         return []
     return [(policy.wear.grade, FloorSource.WEAR, reading.describe())]
