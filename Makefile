@@ -13,7 +13,7 @@ setup: $(INSTALL_STAMP)
 
 $(INSTALL_STAMP): pyproject.toml requirements/constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -c requirements/constraints.txt -e ".[train,serve,dev]"
+	$(PY) -m pip install --quiet --disable-pip-version-check -c requirements/constraints.txt -e ".[train,serve,dev,regrade]"
 	rm -f $(VENV)/.installed-* && touch $@
 
 # The service on the embedded defaults (SQLite + photo folder under $(DATA), the shipped default bundle).

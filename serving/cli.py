@@ -3,6 +3,7 @@
 secondlook-service run [--host 127.0.0.1] [--port 8000] [--data-dir var/service] [--demo-keys]
 secondlook-service keys create --role station --name "station-berlin-3"
 secondlook-service migrate
+secondlook-service regrade --bundle DIR [--since 2026-11-01] [--program P] [--ray-address A]
 secondlook-service certificate verify certificate.json --public-key key.pem
 """
 
@@ -25,6 +26,7 @@ from serving.certificate_commands import add_certificate_commands
 from serving.database import make_engine, migrate, session_factory
 from serving.errors import ApiError
 from serving.operator_key import OperatorKeyError, load_operator_key
+from serving.regrade_commands import add_regrade_command
 from serving.settings import Settings, settings_from_environment
 from serving.storage import PhotoStoreMisconfigured, open_photo_store, photo_store_location
 from serving.tables import Role
@@ -66,6 +68,7 @@ def _parser() -> argparse.ArgumentParser:
     revoke.set_defaults(command=_revoke_key)
     commands.add_parser("migrate", help="create or upgrade the database schema").set_defaults(command=_migrate)
     add_certificate_commands(commands)
+    add_regrade_command(commands)
     return parser
 
 

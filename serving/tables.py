@@ -239,3 +239,38 @@ class Certificate(Base):
     revoked_at: Mapped[datetime | None] = mapped_column(default=None)
     revoked_reason: Mapped[str | None] = mapped_column(String(200), default=None)
     superseded_by: Mapped[str | None] = mapped_column(String(32), default=None)
+
+
+class RegradeRun(Base):
+    """One regrading of the archive with another bundle (`secondlook-service regrade`); its results are kept in
+    `regraded_results`, beside the service's own results, which it never changes. A rerun of the same bundle,
+    policy, pricing and window resumes the unfinished run instead of starting again."""
+
+    __tablename__ = "regrade_runs"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    bundle_name: Mapped[str] = mapped_column(String(200))
+    bundle_version: Mapped[str] = mapped_column(String(80))
+    bundle_digest: Mapped[str] = mapped_column(String(64), index=True)  # serving.regrade.bundle_digest
+    policy_version: Mapped[str] = mapped_column(String(80))
+    pricing_version: Mapped[str] = mapped_column(String(80))
+    since: Mapped[datetime | None] = mapped_column(default=None)  # items created at or after it; None: all
+    program: Mapped[str | None] = mapped_column(String(200), default=None)  # items declared of it; None: all
+    items_total: Mapped[int] = mapped_column(Integer, default=0)
+    summary: Mapped[dict | None] = mapped_column(default=None)  # serving.regrade_summary.RegradeSummary as JSON
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
+    finished_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class RegradedResult(Base):
+    """One item graded again in a regrade run, with the grade and decision its newest service result had."""
+
+    __tablename__ = "regraded_results"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    run_id: Mapped[str] = mapped_column(ForeignKey("regrade_runs.id"), index=True)
+    item_id: Mapped[str] = mapped_column(ForeignKey("items.id"))
+    previous_result_id: Mapped[str | None] = mapped_column(ForeignKey("results.id"), default=None)
+    body: Mapped[dict] = mapped_column()  # grading.item_result.ItemResult as JSON; {} when the item failed
+    error: Mapped[str | None] = mapped_column(Text, default=None)  # why the item could not be regraded
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
+
+    __table_args__ = (UniqueConstraint("run_id", "item_id", name="uq_regraded_item"),)
